@@ -1,0 +1,71 @@
+// Environment → one frozen, typed Config. Every problem is reported at once at start-up, naming the variable.
+import { resolve } from 'node:path';
+
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; readonly filename: string }
+  | { readonly kind: 'postgres'; readonly connectionString: string };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Public origin people and apps use, without a trailing slash, e.g. http://localhost:8080 */
+  readonly publicUrl: string;
+  /** FHIR base URL: publicUrl + /fhir */
+  readonly fhirBaseUrl: string;
+  readonly database: DatabaseTarget;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Directory of seed bundles loaded into an empty database on first start; '' disables seeding */
+  readonly seedDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function parseDatabaseUrl(value: string): DatabaseTarget | string {
+  if (value === 'sqlite::memory:' || value === ':memory:') return { kind: 'sqlite', filename: ':memory:' };
+  if (value.startsWith('sqlite:')) {
+    const file = value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) return `DATABASE_URL "${value}" names no file (use sqlite:./data/smart.db or sqlite::memory:)`;
+    return { kind: 'sqlite', filename: resolve(file) };
+  }
+  if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', connectionString: value };
+  return `DATABASE_URL "${value}" must start with sqlite: or postgres://`;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const port = Number(env.PORT ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT "${env.PORT}" is not a port number (0-65535)`);
+  const host = env.HOST ?? '127.0.0.1';
+  const rawPublic = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  let publicUrl = rawPublic;
+  try {
+    const u = new URL(rawPublic);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`PUBLIC_URL "${rawPublic}" must be http(s)`);
+    if (u.search || u.hash) problems.push(`PUBLIC_URL "${rawPublic}" must not carry a query or fragment`);
+    publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    problems.push(`PUBLIC_URL "${rawPublic}" is not a URL`);
+  }
+  const db = parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:./data/smart.db');
+  if (typeof db === 'string') problems.push(db);
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL "${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
+  const seedDir = env.SEED_DIR === undefined ? resolve('fhir-resources/seed') : env.SEED_DIR ? resolve(env.SEED_DIR) : '';
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    publicUrl,
+    fhirBaseUrl: `${publicUrl}/fhir`,
+    database: db as DatabaseTarget,
+    logLevel,
+    seedDir,
+  });
+}

@@ -1,0 +1,77 @@
+// Opens the database for either dialect. Dialect quirks live here and nowhere else in the store.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { DatabaseTarget } from '../config.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A statement compiled once and run many times on the hot path, bypassing the query builder. */
+export type PreparedQuery<Row> = (params: readonly unknown[]) => Promise<Row | undefined>;
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  /**
+   * Compile `sqlText` (written with `?` placeholders) once for this dialect. On SQLite it runs on a raw prepared
+   * statement unless a transaction is open on the connection (then it waits its turn through Kysely, so it never
+   * sees uncommitted rows); on PostgreSQL it is a named prepared statement.
+   */
+  prepareFirst<Row>(name: string, sqlText: string): PreparedQuery<Row>;
+  close(): Promise<void>;
+}
+
+// int8 columns (ms timestamps, bigserial ids) fit a double exactly; parse them as numbers, not strings.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function openDb(target: DatabaseTarget): Db {
+  return target.kind === 'sqlite' ? openSqlite(target.filename) : openPostgres(target.connectionString);
+}
+
+function openSqlite(filename: string): Db {
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+  const raw = new BetterSqlite3(filename);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('cache_size = -131072');
+  raw.pragma('mmap_size = 1073741824');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    prepareFirst<Row>(_name: string, sqlText: string): PreparedQuery<Row> {
+      const stmt = raw.prepare(sqlText);
+      return async (params) => {
+        if (raw.inTransaction) {
+          const res = await kysely.executeQuery<Row>(CompiledQuery.raw(sqlText, [...params]));
+          return res.rows[0];
+        }
+        return stmt.get(...params) as Row | undefined;
+      };
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+function openPostgres(connectionString: string): Db {
+  const pool = new pg.Pool({ connectionString, max: Number(process.env.PG_POOL_MAX ?? 10) });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: 'postgres',
+    prepareFirst<Row>(name: string, sqlText: string): PreparedQuery<Row> {
+      let i = 0;
+      const text = sqlText.replace(/\?/g, () => `$${++i}`);
+      return async (params) => {
+        const res = await pool.query({ name, text, values: params as unknown[] });
+        return res.rows[0] as Row | undefined;
+      };
+    },
+    close: () => kysely.destroy(),
+  };
+}

@@ -1,0 +1,36 @@
+// Runs the append-only migrations in src/store/migrations at start-up through Kysely's Migrator.
+import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
+import type { Db, Dialect } from './db.js';
+import * as m0001 from './migrations/2026-11-25T0001-resources.js';
+
+interface DialectMigration {
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+  down?(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+// Append only: a released migration is never edited, a change is a new file added at the end of this list.
+const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
+  '2026-11-25T0001-resources': m0001,
+};
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, m] of Object.entries(MIGRATIONS)) {
+      const down = m.down;
+      out[name] = {
+        up: (db) => m.up(db, this.dialect),
+        ...(down ? { down: (db: Kysely<any>) => down(db, this.dialect) } : {}),
+      };
+    }
+    return out;
+  }
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(db.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,65 @@
+// The store's query model: what a FHIR search means once parsed, with no HTTP or FHIR syntax left in it.
+// The FHIR layer builds these; store/search-sql.ts turns them into SQL. Access rules (patient compartment,
+// granular scopes) are the same clauses, AND-ed in by the caller.
+
+export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+/** A search value as a closed range [lo, hi] in ms since epoch, with the prefix that compares it to stored ranges. */
+export interface DateCondition {
+  readonly prefix: DatePrefix;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export interface TokenCondition {
+  /** undefined: any system; '': only codings without a system */
+  readonly system?: string;
+  /** undefined: any code in the system (`system|`) */
+  readonly code?: string;
+}
+
+export interface ReferenceCondition {
+  readonly type?: string;
+  readonly id: string;
+}
+
+/** One AND-ed clause; the values inside a clause are OR-ed. */
+export type Clause =
+  | { readonly kind: 'id'; readonly ids: readonly string[] }
+  | { readonly kind: 'compartment'; readonly patientIds: readonly string[] }
+  | { readonly kind: 'token'; readonly param: string; readonly values: readonly TokenCondition[]; readonly not?: boolean }
+  | { readonly kind: 'string'; readonly param: string; readonly values: readonly string[]; readonly match: 'prefix' | 'contains' }
+  | { readonly kind: 'date'; readonly param: string; readonly values: readonly DateCondition[] }
+  | { readonly kind: 'lastUpdated'; readonly values: readonly DateCondition[] }
+  | { readonly kind: 'reference'; readonly param: string; readonly values: readonly ReferenceCondition[] }
+  | { readonly kind: 'missing'; readonly param: string; readonly index: IndexKind; readonly missing: boolean };
+
+export type IndexKind = 'token' | 'string' | 'date' | 'reference';
+
+export type SortKey = 'rid' | 'date' | '-date' | '_lastUpdated' | '-_lastUpdated';
+
+/** Keyset position: the sort value and rid of the row a page starts after (or ends before). */
+export interface Cursor {
+  readonly direction: 'after' | 'before';
+  readonly key: number;
+  readonly rid: number;
+}
+
+export interface ResourceQuery {
+  readonly type: string;
+  readonly clauses: readonly Clause[];
+  readonly sort: SortKey;
+  readonly count: number;
+  readonly cursor?: Cursor;
+  readonly total: boolean;
+}
+
+/** What a write needs besides the resource: the rows search reads. Computed by the FHIR layer. */
+export interface IndexData {
+  readonly patientId: string | null;
+  readonly sortDate: number;
+  readonly tokens: readonly { readonly param: string; readonly system: string; readonly code: string }[];
+  readonly strings: readonly { readonly param: string; readonly value: string }[];
+  readonly dates: readonly { readonly param: string; readonly lo: number; readonly hi: number }[];
+  readonly references: readonly { readonly param: string; readonly targetType: string; readonly targetId: string }[];
+}

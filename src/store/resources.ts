@@ -1,0 +1,368 @@
+// Resource persistence: current rows, every version, and index rows, written together in one transaction.
+// Stored JSON is returned as text so the HTTP layer can send it without parsing it again.
+import type { Transaction } from 'kysely';
+import type { Db, PreparedQuery } from './db.js';
+import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
+import type { Database } from './schema.js';
+import { clauseExpression, sortSpec } from './search-sql.js';
+
+export interface StoredResource {
+  readonly rid: number;
+  readonly type: string;
+  readonly id: string;
+  readonly versionId: number;
+  /** ms since epoch */
+  readonly lastUpdated: number;
+  readonly deleted: boolean;
+  /** The resource JSON as stored (with id and meta), or null for a deleted version */
+  readonly json: string | null;
+  readonly patientId: string | null;
+}
+
+export interface SearchPage {
+  readonly rows: readonly StoredResource[];
+  readonly total?: number;
+  /** Cursor for the page after this one, when there is one */
+  readonly next?: Cursor;
+  /** Cursor for the page before this one, when there is one */
+  readonly previous?: Cursor;
+}
+
+/** A resource object as the store sees it: JSON with a resourceType, an id and optional meta. */
+export interface ResourceDocument {
+  resourceType: string;
+  id?: string;
+  meta?: { versionId?: string; lastUpdated?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface WriteInput {
+  readonly type: string;
+  readonly id: string;
+  readonly resource: ResourceDocument;
+  readonly index: IndexData;
+  /** Version the client says it is updating (If-Match); a mismatch fails with VersionConflictError */
+  readonly ifMatch?: number;
+  /** 'create' fails with AlreadyExistsError when the id is taken; 'upsert' updates or creates */
+  readonly mode: 'create' | 'upsert';
+}
+
+export interface WriteResult {
+  readonly resource: StoredResource;
+  readonly created: boolean;
+}
+
+export class VersionConflictError extends Error {
+  constructor(readonly expected: number, readonly actual: number | null) {
+    super(actual === null ? `resource does not exist (If-Match expected version ${expected})` : `version ${actual} is current, not ${expected}`);
+  }
+}
+export class AlreadyExistsError extends Error {}
+export class NotFoundError extends Error {}
+
+interface CurrentRow {
+  rid: number;
+  type: string;
+  id: string;
+  version_id: number;
+  last_updated: number;
+  deleted: number;
+  content: string | null;
+  patient_id: string | null;
+}
+
+const CURRENT_SQL =
+  'select rid, type, id, version_id, last_updated, deleted, content, patient_id from resources where type = ? and id = ?';
+
+export class ResourceStore {
+  readonly #db: Db;
+  readonly #readCurrent: PreparedQuery<CurrentRow>;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#readCurrent = db.prepareFirst<CurrentRow>('read_current', CURRENT_SQL);
+  }
+
+  /** Current version by id (deleted ones included, so callers can answer 410). The hot path: one prepared statement. */
+  async read(type: string, id: string): Promise<StoredResource | undefined> {
+    const row = await this.#readCurrent([type, id]);
+    return row && toStored(row);
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('resource_versions as v')
+      .innerJoin('resources as r', 'r.rid', 'v.rid')
+      .select(['v.rid', 'v.type', 'v.id', 'v.version_id', 'v.last_updated', 'v.deleted', 'v.content', 'r.patient_id'])
+      .where('v.type', '=', type)
+      .where('v.id', '=', id)
+      .where('v.version_id', '=', versionId)
+      .executeTakeFirst();
+    return row && toStored(row);
+  }
+
+  /** Versions newest first, `count` at a time, starting below `beforeVersion` when given. */
+  async history(type: string, id: string, count: number, beforeVersion?: number): Promise<{ rows: StoredResource[]; more: boolean; total: number }> {
+    const base = this.#db.kysely.selectFrom('resource_versions as v').where('v.type', '=', type).where('v.id', '=', id);
+    const rows = await base
+      .innerJoin('resources as r', 'r.rid', 'v.rid')
+      .select(['v.rid', 'v.type', 'v.id', 'v.version_id', 'v.last_updated', 'v.deleted', 'v.content', 'r.patient_id'])
+      .$if(beforeVersion !== undefined, (q) => q.where('v.version_id', '<', beforeVersion!))
+      .orderBy('v.version_id', 'desc')
+      .limit(count + 1)
+      .execute();
+    const { n } = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows: rows.slice(0, count).map(toStored), more: rows.length > count, total: Number(n) };
+  }
+
+  async search(q: ResourceQuery): Promise<SearchPage> {
+    const { column, desc } = sortSpec(q.sort);
+    const base = this.#db.kysely
+      .selectFrom('resources as r')
+      .where('r.type', '=', q.type)
+      .where('r.deleted', '=', 0)
+      .where((eb) => eb.and(q.clauses.map((c) => clauseExpression(eb, c))));
+
+    const total = q.total
+      ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+      : undefined;
+    if (q.count === 0) return total === undefined ? { rows: [] } : { rows: [], total };
+
+    // Paging backwards reads the rows before the cursor in reverse order, then flips them.
+    const backwards = q.cursor?.direction === 'before';
+    const scanDesc = backwards ? !desc : desc;
+    const dir = scanDesc ? 'desc' : 'asc';
+    let page = base.select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id']);
+    if (column !== 'r.rid') page = page.select(`${column} as sort_key` as 'r.sort_date');
+    if (q.cursor) {
+      const c = q.cursor;
+      const op = scanDesc ? '<' : '>';
+      page =
+        column === 'r.rid'
+          ? page.where('r.rid', op, c.rid)
+          : page.where((eb) => eb.or([eb(column, op, c.key), eb.and([eb(column, '=', c.key), eb('r.rid', op, c.rid)])]));
+    }
+    if (column !== 'r.rid') page = page.orderBy(column, dir);
+    const rows = (await page.orderBy('r.rid', dir).limit(q.count + 1).execute()) as (CurrentRow & { sort_date?: number })[];
+    const more = rows.length > q.count;
+    const kept = rows.slice(0, q.count);
+    if (backwards) kept.reverse();
+    const keyOf = (r: CurrentRow & { sort_date?: number }) => (column === 'r.rid' ? r.rid : Number(r.sort_date));
+    const first = kept[0];
+    const last = kept[kept.length - 1];
+    const hasNext = backwards ? true : more;
+    const hasPrevious = backwards ? more : q.cursor !== undefined;
+    return {
+      rows: kept.map(toStored),
+      ...(total !== undefined ? { total } : {}),
+      ...(hasNext && last ? { next: { direction: 'after', key: keyOf(last), rid: last.rid } as Cursor } : {}),
+      ...(hasPrevious && first ? { previous: { direction: 'before', key: keyOf(first), rid: first.rid } as Cursor } : {}),
+    };
+  }
+
+  /** Current, non-deleted resources of one type by id (for _include). */
+  async readMany(type: string, ids: readonly string[]): Promise<StoredResource[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#db.kysely
+      .selectFrom('resources as r')
+      .select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id'])
+      .where('r.type', '=', type)
+      .where('r.id', 'in', [...ids])
+      .where('r.deleted', '=', 0)
+      .execute();
+    return rows.map(toStored);
+  }
+
+  /** Create or update one resource: version, meta, current row, version row and index rows in one transaction. */
+  async write(input: WriteInput): Promise<WriteResult> {
+    return this.#withRetry(() => this.#db.kysely.transaction().execute((trx) => this.#writeIn(trx, input, Date.now())));
+  }
+
+  /** Many resources in one transaction (imports); each is an upsert. Returns how many were created and updated. */
+  async writeBatch(inputs: readonly Omit<WriteInput, 'mode' | 'ifMatch'>[]): Promise<{ created: number; updated: number }> {
+    return this.#db.kysely.transaction().execute(async (trx) => {
+      const now = Date.now();
+      let created = 0;
+      let updated = 0;
+      // Look the whole batch up at once, then insert the new ones with multi-row statements.
+      const byType = new Map<string, string[]>();
+      for (const i of inputs) byType.set(i.type, [...(byType.get(i.type) ?? []), i.id]);
+      const existing = new Map<string, CurrentRow>();
+      for (const [type, ids] of byType) {
+        for (const chunk of chunks(ids, 500)) {
+          const rows = await trx
+            .selectFrom('resources')
+            .select(['rid', 'type', 'id', 'version_id', 'last_updated', 'deleted', 'content', 'patient_id'])
+            .where('type', '=', type)
+            .where('id', 'in', chunk)
+            .execute();
+          for (const r of rows) existing.set(`${r.type}/${r.id}`, r);
+        }
+      }
+      const fresh: { input: (typeof inputs)[number]; json: string }[] = [];
+      const seen = new Set<string>();
+      for (const input of inputs) {
+        const key = `${input.type}/${input.id}`;
+        if (existing.has(key) || seen.has(key)) {
+          await this.#writeIn(trx, { ...input, mode: 'upsert' }, now);
+          updated++;
+        } else {
+          seen.add(key);
+          fresh.push({ input, json: withMeta(input.resource, input.id, 1, now) });
+        }
+      }
+      for (const chunk of chunks(fresh, 200)) {
+        const inserted = await trx
+          .insertInto('resources')
+          .values(
+            chunk.map(({ input, json }) => ({
+              type: input.type,
+              id: input.id,
+              version_id: 1,
+              last_updated: now,
+              deleted: 0,
+              patient_id: input.index.patientId,
+              sort_date: input.index.sortDate,
+              content: json,
+            })),
+          )
+          .returning(['rid', 'type', 'id'])
+          .execute();
+        const ridOf = new Map(inserted.map((r) => [`${r.type}/${r.id}`, Number(r.rid)]));
+        await trx
+          .insertInto('resource_versions')
+          .values(chunk.map(({ input, json }) => ({ rid: ridOf.get(`${input.type}/${input.id}`)!, version_id: 1, type: input.type, id: input.id, last_updated: now, deleted: 0, content: json })))
+          .execute();
+        await insertIndex(trx, chunk.map(({ input }) => ({ rid: ridOf.get(`${input.type}/${input.id}`)!, index: input.index })));
+        created += chunk.length;
+      }
+      return { created, updated };
+    });
+  }
+
+  /** Soft delete: a new version without content; the current row stays so reads can answer 410 Gone. */
+  async delete(type: string, id: string): Promise<{ existed: boolean; versionId?: number }> {
+    return this.#db.kysely.transaction().execute(async (trx) => {
+      const cur = await this.#lockCurrent(trx, type, id);
+      if (!cur) return { existed: false };
+      if (cur.deleted) return { existed: true, versionId: cur.version_id };
+      const version = cur.version_id + 1;
+      const now = Math.max(Date.now(), Number(cur.last_updated));
+      await trx
+        .updateTable('resources')
+        .set({ version_id: version, last_updated: now, deleted: 1, content: null })
+        .where('rid', '=', cur.rid)
+        .execute();
+      await trx.insertInto('resource_versions').values({ rid: cur.rid, version_id: version, type, id, last_updated: now, deleted: 1, content: null }).execute();
+      await deleteIndex(trx, [cur.rid]);
+      return { existed: true, versionId: version };
+    });
+  }
+
+  async #writeIn(trx: Transaction<Database>, input: WriteInput, clock: number): Promise<WriteResult> {
+    const cur = await this.#lockCurrent(trx, input.type, input.id);
+    if (input.ifMatch !== undefined && (!cur || cur.deleted || cur.version_id !== input.ifMatch)) {
+      throw new VersionConflictError(input.ifMatch, cur && !cur.deleted ? cur.version_id : null);
+    }
+    if (cur && input.mode === 'create') throw new AlreadyExistsError(`${input.type}/${input.id} already exists`);
+    const version = cur ? cur.version_id + 1 : 1;
+    // lastUpdated never goes backwards for one resource, even if the clock does.
+    const now = cur ? Math.max(clock, Number(cur.last_updated)) : clock;
+    const json = withMeta(input.resource, input.id, version, now);
+    let rid: number;
+    if (cur) {
+      rid = cur.rid;
+      await trx
+        .updateTable('resources')
+        .set({ version_id: version, last_updated: now, deleted: 0, patient_id: input.index.patientId, sort_date: input.index.sortDate, content: json })
+        .where('rid', '=', rid)
+        .execute();
+      await deleteIndex(trx, [rid]);
+    } else {
+      const row = await trx
+        .insertInto('resources')
+        .values({ type: input.type, id: input.id, version_id: 1, last_updated: now, deleted: 0, patient_id: input.index.patientId, sort_date: input.index.sortDate, content: json })
+        .returning('rid')
+        .executeTakeFirstOrThrow();
+      rid = Number(row.rid);
+    }
+    await trx.insertInto('resource_versions').values({ rid, version_id: version, type: input.type, id: input.id, last_updated: now, deleted: 0, content: json }).execute();
+    await insertIndex(trx, [{ rid, index: input.index }]);
+    return {
+      created: !cur || Boolean(cur.deleted),
+      resource: { rid, type: input.type, id: input.id, versionId: version, lastUpdated: now, deleted: false, json, patientId: input.index.patientId },
+    };
+  }
+
+  async #lockCurrent(trx: Transaction<Database>, type: string, id: string): Promise<CurrentRow | undefined> {
+    return trx
+      .selectFrom('resources')
+      .select(['rid', 'type', 'id', 'version_id', 'last_updated', 'deleted', 'content', 'patient_id'])
+      .where('type', '=', type)
+      .where('id', '=', id)
+      .$if(this.#db.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+  }
+
+  // Two PostgreSQL transactions creating the same new id race on the unique key; the loser retries and then sees
+  // the winner's row (and so updates it, or fails If-Match / create as it should).
+  async #withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const unique = code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+        if (!unique || attempt >= 3) throw err;
+      }
+    }
+  }
+}
+
+function withMeta(resource: ResourceDocument, id: string, version: number, at: number): string {
+  const { meta, ...rest } = resource;
+  const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta ?? {};
+  // resourceType, id and meta lead, as FHIR examples and most clients print them.
+  const { resourceType, id: _id, ...body } = rest;
+  return JSON.stringify({ resourceType, id, meta: { ...otherMeta, versionId: String(version), lastUpdated: new Date(at).toISOString() }, ...body });
+}
+
+async function deleteIndex(trx: Transaction<Database>, rids: number[]): Promise<void> {
+  for (const t of ['idx_token', 'idx_string', 'idx_date', 'idx_reference'] as const) {
+    await trx.deleteFrom(t).where('rid', 'in', rids).execute();
+  }
+}
+
+async function insertIndex(trx: Transaction<Database>, items: { rid: number; index: IndexData }[]): Promise<void> {
+  const tokens = items.flatMap(({ rid, index }) => index.tokens.map((t) => ({ rid, param: t.param, system: t.system, code: t.code })));
+  const strings = items.flatMap(({ rid, index }) => index.strings.map((s) => ({ rid, param: s.param, value: s.value })));
+  const dates = items.flatMap(({ rid, index }) => index.dates.map((d) => ({ rid, param: d.param, lo: d.lo, hi: d.hi })));
+  const refs = items.flatMap(({ rid, index }) =>
+    index.references.map((x) => ({ rid, param: x.param, target_type: x.targetType, target_id: x.targetId })),
+  );
+  // Stay under SQLite's 32,766 bound-parameter limit (and PostgreSQL's 65,535).
+  for (const c of chunks(tokens, 2000)) await trx.insertInto('idx_token').values(c).execute();
+  for (const c of chunks(strings, 2000)) await trx.insertInto('idx_string').values(c).execute();
+  for (const c of chunks(dates, 2000)) await trx.insertInto('idx_date').values(c).execute();
+  for (const c of chunks(refs, 2000)) await trx.insertInto('idx_reference').values(c).execute();
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toStored(row: CurrentRow): StoredResource {
+  return {
+    rid: Number(row.rid),
+    type: row.type,
+    id: row.id,
+    versionId: Number(row.version_id),
+    lastUpdated: Number(row.last_updated),
+    deleted: Boolean(Number(row.deleted)),
+    json: row.content,
+    patientId: row.patient_id,
+  };
+}
+

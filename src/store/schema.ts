@@ -1,0 +1,73 @@
+// The only column list: one row type per table. Migrations are written against Kysely<any>, this is what code reads.
+import type { Generated } from 'kysely';
+
+/** Current version of every resource, one row per (type, id); `rid` is the stable surrogate key index rows use. */
+export interface ResourceTable {
+  rid: Generated<number>;
+  type: string;
+  id: string;
+  version_id: number;
+  /** ms since epoch; also in content.meta.lastUpdated as ISO text */
+  last_updated: number;
+  /** 0 or 1; a deleted resource keeps its row (read gives 410) but has no content and no index rows */
+  deleted: number;
+  /** Patient compartment owner, for patient-scoped search and access checks */
+  patient_id: string | null;
+  /** Lower bound (ms) of the type's main clinical date, for _sort=date; DATE_MIN when absent */
+  sort_date: number;
+  content: string | null;
+}
+
+export interface ResourceVersionTable {
+  rid: number;
+  version_id: number;
+  type: string;
+  id: string;
+  last_updated: number;
+  deleted: number;
+  /** null for a delete */
+  content: string | null;
+}
+
+export interface TokenIndexTable {
+  rid: number;
+  param: string;
+  /** '' when the coding has no system */
+  system: string;
+  code: string;
+}
+
+export interface StringIndexTable {
+  rid: number;
+  param: string;
+  /** lower-cased, accents removed, whitespace folded: the form prefix search compares */
+  value: string;
+}
+
+export interface DateIndexTable {
+  rid: number;
+  param: string;
+  /** inclusive bounds in ms since epoch; open ends use DATE_MIN / DATE_MAX */
+  lo: number;
+  hi: number;
+}
+
+export interface ReferenceIndexTable {
+  rid: number;
+  param: string;
+  target_type: string;
+  target_id: string;
+}
+
+export interface Database {
+  resources: ResourceTable;
+  resource_versions: ResourceVersionTable;
+  idx_token: TokenIndexTable;
+  idx_string: StringIndexTable;
+  idx_date: DateIndexTable;
+  idx_reference: ReferenceIndexTable;
+}
+
+/** Earliest and latest instants JavaScript dates can hold; used for open-ended ranges. */
+export const DATE_MIN = -8_640_000_000_000_000;
+export const DATE_MAX = 8_640_000_000_000_000;
