@@ -1,0 +1,180 @@
+// The FHIR R4 API as an encapsulated Fastify plugin (mounted at /fhir): body parsers, content negotiation, the
+// interaction routes and the OperationOutcome error handler. Routes only translate HTTP to FhirService calls.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { StoredResource } from '../store/resources.js';
+import { historyJson, searchsetJson, type BundleLink } from './bundle.js';
+import { FhirError, badRequest, internalError, notSupported, operationOutcome, unsupportedMediaType, type Issue } from './outcome.js';
+import { FHIR_JSON, checkAcceptable, checkFhirVersionParam } from './negotiation.js';
+import { encodeCursor, type QueryPairs } from './search-parse.js';
+import type { FhirService } from './service.js';
+import type { CapabilityStatement } from 'fhir/r4.js';
+
+export interface FhirPluginOptions {
+  readonly service: FhirService;
+  readonly capabilityStatement: () => CapabilityStatement;
+}
+
+type Params = { type: string; id: string; vid: string };
+
+export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions): Promise<void> {
+  const { service } = opts;
+  const base = service.fhirBaseUrl;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (req, body, done) => {
+    try {
+      checkFhirVersionParam(req.headers['content-type'] ?? '');
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(err instanceof FhirError ? err : badRequest(`The request body is not valid JSON: ${(err as Error).message}`));
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, [...new URLSearchParams(body as string)]);
+  });
+  app.addContentTypeParser('*', (req, _payload, done) => {
+    done(unsupportedMediaType(`Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/fhir+json${req.url.endsWith('/_search') ? ' or, for _search, application/x-www-form-urlencoded' : ''}`));
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const format = (req.query as Record<string, string | string[] | undefined>)._format;
+    checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let fhirErr: FhirError;
+    if (err instanceof FhirError) fhirErr = err;
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      const code: Issue['code'] = err.statusCode === 415 ? 'not-supported' : err.statusCode === 413 ? 'too-long' : 'invalid';
+      fhirErr = new FhirError(err.statusCode, [{ severity: 'error', code, diagnostics: err.message }]);
+    } else {
+      req.log.error({ err }, 'unhandled error in FHIR request');
+      fhirErr = internalError();
+    }
+    void reply.status(fhirErr.status).headers(fhirErr.headers).header('content-type', FHIR_JSON).send(JSON.stringify(operationOutcome(fhirErr.issues)));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = /^\/fhir\/[A-Z][A-Za-z]+(\/[^/]+)?$/.test(req.url.split('?')[0]!)
+      ? notSupported(405, `${req.method} is not supported on ${req.url.split('?')[0]}`)
+      : notSupported(404, `No FHIR endpoint at ${req.method} ${req.url.split('?')[0]}`);
+    void reply.status(e.status).header('content-type', FHIR_JSON).send(JSON.stringify(operationOutcome(e.issues)));
+  });
+
+  const send = (reply: FastifyReply, status: number, body: string) => reply.status(status).header('content-type', FHIR_JSON).send(body);
+  const versionHeaders = (reply: FastifyReply, r: StoredResource) =>
+    reply.header('ETag', `W/"${r.versionId}"`).header('Last-Modified', new Date(r.lastUpdated).toUTCString());
+
+  app.get('/metadata', async (_req, reply) => send(reply, 200, JSON.stringify(opts.capabilityStatement())));
+
+  app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
+    const r = await service.read(req.params.type, req.params.id);
+    versionHeaders(reply, r);
+    if (req.headers['if-none-match'] === `W/"${r.versionId}"`) return reply.status(304).send();
+    return send(reply, 200, r.json!);
+  });
+
+  app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
+    const r = await service.vread(req.params.type, req.params.id, req.params.vid);
+    versionHeaders(reply, r);
+    return send(reply, 200, r.json!);
+  });
+
+  app.get<{ Params: Params; Querystring: Record<string, string> }>('/:type/:id/_history', async (req, reply) => {
+    const { type, id } = req.params;
+    const count = clampCount(req.query._count);
+    const cursor = req.query._cursor;
+    if (cursor !== undefined && !/^\d+$/.test(cursor)) throw badRequest('The history cursor is not valid; follow the Bundle links', ['_cursor']);
+    const h = await service.history(type, id, count, cursor === undefined ? undefined : Number(cursor));
+    const self = `${base}/${type}/${id}/_history?_count=${count}${cursor ? `&_cursor=${cursor}` : ''}`;
+    const links: BundleLink[] = [{ relation: 'self', url: self }];
+    if (h.nextBefore !== undefined) links.push({ relation: 'next', url: `${base}/${type}/${id}/_history?_count=${count}&_cursor=${h.nextBefore}` });
+    return send(reply, 200, historyJson(base, h.versions, h.total, links));
+  });
+
+  app.get<{ Params: Params }>('/:type/_history', async (req) => {
+    throw notSupported(404, `history-type (GET ${req.params.type}/_history) is not supported; use ${req.params.type}/[id]/_history`);
+  });
+
+  const search = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, pairs: QueryPairs) => {
+    const { type } = req.params;
+    const strict = /handling\s*=\s*strict/i.test(String(req.headers.prefer ?? ''));
+    const result = await service.search(type, pairs, { strict });
+    const { request, page } = result;
+    const url = (extra: [string, string][]) => {
+      const q = new URLSearchParams([...request.canonical, ...extra].map(([k, v]) => [k, v] as [string, string])).toString();
+      return `${base}/${type}${q ? `?${q}` : ''}`;
+    };
+    const links: BundleLink[] = [{ relation: 'self', url: url(request.cursor ? [['_cursor', encodeCursor(request.cursor)]] : []) }];
+    if (!request.summaryCount) {
+      if (page.next) links.push({ relation: 'next', url: url([['_cursor', encodeCursor(page.next)]]) });
+      if (page.previous) links.push({ relation: 'previous', url: url([['_cursor', encodeCursor(page.previous)]]) });
+    }
+    return send(
+      reply,
+      200,
+      searchsetJson({
+        fhirBaseUrl: base,
+        matches: page.rows,
+        included: result.included,
+        ...(page.total !== undefined ? { total: page.total } : {}),
+        links,
+        warnings: request.warnings,
+      }),
+    );
+  };
+
+  app.get<{ Params: Params }>('/:type', async (req, reply) => search(req, reply, queryPairs(req.url)));
+
+  app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', async (req, reply) => {
+    if (req.body !== undefined && !Array.isArray(req.body)) {
+      throw unsupportedMediaType('POST _search takes a form body (application/x-www-form-urlencoded)');
+    }
+    // Parameters may come in the URL, the body, or both (FHIR R4 §3.1.1.3).
+    return search(req, reply, [...queryPairs(req.url), ...(req.body ?? [])]);
+  });
+
+  app.post<{ Params: Params; Body: unknown }>('/:type', async (req, reply) => {
+    const r = await service.create(req.params.type, requireBody(req.body));
+    return written(req, reply, r, 201);
+  });
+
+  app.put<{ Params: Params; Body: unknown }>('/:type/:id', async (req, reply) => {
+    const ifMatch = req.headers['if-match'];
+    const { resource, created } = await service.update(req.params.type, req.params.id, requireBody(req.body), ifMatch);
+    return written(req, reply, resource, created ? 201 : 200);
+  });
+
+  app.delete<{ Params: Params }>('/:type/:id', async (req, reply) => {
+    await service.delete(req.params.type, req.params.id);
+    return reply.status(204).send();
+  });
+
+  function written(req: FastifyRequest, reply: FastifyReply, r: StoredResource, status: number) {
+    versionHeaders(reply, r).header('Location', `${base}/${r.type}/${r.id}/_history/${r.versionId}`);
+    const prefer = String(req.headers.prefer ?? '');
+    if (/return\s*=\s*minimal/i.test(prefer)) return reply.status(status).send();
+    if (/return\s*=\s*OperationOutcome/i.test(prefer)) {
+      const verb = status === 201 ? 'Created' : 'Updated';
+      return send(reply, status, JSON.stringify(operationOutcome([{ severity: 'information', code: 'informational', diagnostics: `${verb} ${r.type}/${r.id} version ${r.versionId}` }])));
+    }
+    return send(reply, status, r.json!);
+  }
+}
+
+function requireBody(body: unknown): unknown {
+  if (body === undefined) throw badRequest('The request has no body; send the resource as application/fhir+json');
+  return body;
+}
+
+function clampCount(v: string | undefined): number {
+  if (v === undefined) return 50;
+  if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number, not "${v}"`, ['_count']);
+  return Math.max(1, Math.min(Number(v), 1000));
+}
+
+/** Query string → ordered name/value pairs, keeping repeats (a repeated parameter means AND). */
+export function queryPairs(url: string): [string, string][] {
+  const q = url.indexOf('?');
+  return q < 0 ? [] : [...new URLSearchParams(url.slice(q + 1))];
+}

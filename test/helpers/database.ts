@@ -1,0 +1,48 @@
+// A fresh, private database per test file: in-memory SQLite by default, or a new PostgreSQL database created next to
+// the one DATABASE_URL names (and dropped afterwards), so tests never depend on or disturb existing data.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { DatabaseTarget } from '../../src/config.js';
+import { openDb, type Db } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+
+export interface TestDatabase {
+  readonly db: Db;
+  readonly target: DatabaseTarget;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export const usingPostgres = (process.env.DATABASE_URL ?? '').startsWith('postgres');
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (!usingPostgres) {
+    const target: DatabaseTarget = { kind: 'sqlite', filename: ':memory:' };
+    const db = openDb(target);
+    await migrateToLatest(db);
+    return { db, target, url: 'sqlite::memory:', close: () => db.close() };
+  }
+  const admin = new URL(process.env.DATABASE_URL!);
+  const name = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const adminClient = new pg.Client({ connectionString: admin.toString() });
+  await adminClient.connect();
+  await adminClient.query(`create database ${name}`);
+  await adminClient.end();
+  const url = new URL(admin.toString());
+  url.pathname = `/${name}`;
+  const target: DatabaseTarget = { kind: 'postgres', connectionString: url.toString() };
+  const db = openDb(target);
+  await migrateToLatest(db);
+  return {
+    db,
+    target,
+    url: url.toString(),
+    async close() {
+      await db.close();
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
