@@ -42,7 +42,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const port = Number(env.PORT ?? '8080');
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT "${env.PORT}" is not a port number (0-65535)`);
-  const host = env.HOST ?? '127.0.0.1';
+  // 'localhost' binds both 127.0.0.1 and ::1, so http://localhost:8080 works whichever a client resolves first.
+  const host = env.HOST ?? 'localhost';
   const rawPublic = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   let publicUrl = rawPublic;
   try {

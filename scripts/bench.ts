@@ -1,0 +1,200 @@
+// npm run bench: FHIR read and search throughput against the HTTP limit (a bare Fastify route serving the same
+// bytes, measured at the start and the end) and the storage limit (the same search run in-process), plus import
+// speed against a raw insert. Everything is a ratio measured in the same run; see README "Benchmarks".
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
+import { FhirService } from '../src/fhir/service.js';
+import { parseSearch } from '../src/fhir/search-parse.js';
+import { resourceDef } from '../src/fhir/definitions.js';
+import { openDb } from '../src/store/db.js';
+import { ResourceStore } from '../src/store/resources.js';
+import { clean } from './bench/contention.js';
+import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from './bench/dataset.js';
+import { load, type LoadResult } from './bench/load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '1000' },
+    'observations-per-patient': { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '42' },
+    db: { type: 'string', default: 'data/bench/bench.db' },
+    rebuild: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '100' },
+    'import-sample': { type: 'string', default: '20' },
+    out: { type: 'string', default: 'bench-results/latest.json' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(`usage: npm run bench -- [--patients 1000] [--observations-per-patient 1000] [--seed 42] [--db data/bench/bench.db]
+  [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--import-sample 20] [--out bench-results/latest.json]`);
+  process.exit(0);
+}
+const num = (name: keyof typeof args) => {
+  const n = Number(args[name]);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${String(name)} must be a number`);
+    process.exit(2);
+  }
+  return n;
+};
+const spec: DatasetSpec = { seed: num('seed'), patients: num('patients'), observationsPerPatient: num('observations-per-patient') };
+const seconds = num('seconds');
+const warmupSeconds = num('warmup');
+const connections = num('connections');
+const dbFile = resolve(args.db!);
+mkdirSync(dirname(dbFile), { recursive: true });
+const log = (s: string) => console.error(s);
+const children: ChildProcess[] = [];
+const cleanup = () => children.forEach((c) => c.kill());
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+// 1. Import speed on a sample, then the full data set (kept between runs unless --rebuild).
+log(`import speed: ${args['import-sample']} patients x ${spec.observationsPerPatient} observations, raw insert vs importer`);
+const importSpeed = await measureImportSpeed(dirname(dbFile), spec, num('import-sample'));
+log(`  raw ${importSpeed.rawPerSecond}/s, importer ${importSpeed.importPerSecond}/s, ratio ${importSpeed.ratio}`);
+let build: { resources: number; seconds: number } | undefined;
+if (args.rebuild || !existsSync(dbFile)) {
+  log(`building ${dbFile}: ${spec.patients} patients x ${spec.observationsPerPatient} observations`);
+  let last = 0;
+  build = await buildDatabase(dbFile, spec, (done, rate) => {
+    if (Date.now() - last > 5000) {
+      last = Date.now();
+      log(`  ${done} resources, ${Math.round(rate)}/s`);
+    }
+  });
+  log(`  ${build.resources} resources in ${build.seconds.toFixed(1)} s`);
+}
+
+// 2. What to ask for: random Observation ids, and patients with at least 50 results in the busiest category.
+const raw = new BetterSqlite3(dbFile, { readonly: true });
+const obsIds = (raw.prepare("select id from resources where type = 'Observation' and deleted = 0 order by random() limit 20000").pluck().all() as string[]);
+const counts = raw
+  .prepare(
+    `select r.patient_id as pid, t.code as cat, count(*) as n from resources r join idx_token t on t.rid = r.rid and t.param = 'category'
+     where r.type = 'Observation' and r.patient_id in (select id from resources where type = 'Patient' order by random() limit 50) group by 1, 2`,
+  )
+  .all() as { pid: string; cat: string; n: number }[];
+const observationCount = raw.prepare("select count(*) from resources where type = 'Observation'").pluck().get() as number;
+const patientCount = raw.prepare("select count(*) from resources where type = 'Patient'").pluck().get() as number;
+raw.close();
+const byCat = new Map<string, string[]>();
+for (const c of counts) if (c.n >= 50) byCat.set(c.cat, [...(byCat.get(c.cat) ?? []), c.pid]);
+const [category, searchPatients] = [...byCat.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+if (!category || !searchPatients?.length || !obsIds.length) {
+  console.error('the data set has no patient with 50 observations in one category; use more --observations-per-patient');
+  process.exit(1);
+}
+const pick = <T>(a: readonly T[]) => a[Math.floor(Math.random() * a.length)]!;
+const searchPath = () => `/fhir/Observation?patient=${pick(searchPatients)}&category=${category}&_count=50`;
+
+// 3. The server under test and the bare route, each in its own process.
+const PORT = 18080 + Math.floor(Math.random() * 1000);
+const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  env: { ...process.env, PORT: String(PORT), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${PORT}` },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+children.push(server);
+const origin = `http://127.0.0.1:${PORT}`;
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${origin}/healthz`)).ok) break;
+  } catch {
+    if (i > 150) throw new Error('the server did not start');
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+const sample = await fetch(`${origin}/fhir/Observation/${obsIds[0]}`);
+const sampleBody = await sample.text();
+const bodyFile = resolve(dirname(dbFile), 'read-body.json');
+writeFileSync(bodyFile, sampleBody);
+const barePort = PORT + 1000;
+const bare = fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.headers.get('content-type') ?? 'application/json', String(barePort)], {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+children.push(bare);
+await new Promise<void>((r) => bare.once('message', () => r()));
+
+const pids = () => [process.pid, server.pid!, bare.pid!];
+type Row = LoadResult & { name: string; foreignCores: number; contended: boolean };
+const rows: Row[] = [];
+const http = async (name: string, o: string, paths: () => string) => {
+  log(`${name} ...`);
+  const r = await clean(pids, () => load({ origin: o, paths, connections, seconds, warmupSeconds }));
+  const row = { name, ...r.value, foreignCores: r.foreignCores, contended: r.contended };
+  rows.push(row);
+  log(`  ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}, foreign ${row.foreignCores} cores`);
+  return row;
+};
+
+const bareStart = await http('bare Fastify route (start)', `http://127.0.0.1:${barePort}`, () => `/fhir/Observation/${pick(obsIds)}`);
+const read = await http('FHIR read Observation by id', origin, () => `/fhir/Observation/${pick(obsIds)}`);
+const search = await http(`FHIR search patient+category=${category} (50 entries)`, origin, searchPath);
+
+// 4. The storage limit: the same query, in this process, straight against the database.
+log('in-process search (store) ...');
+const db = openDb({ kind: 'sqlite', filename: dbFile });
+const service = new FhirService(new ResourceStore(db), BENCH_BASE);
+const def = resourceDef('Observation')!;
+const inproc = await clean(pids, async () => {
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    const req = parseSearch(def, [['patient', pick(searchPatients)], ['category', category], ['_count', '50']], { fhirBaseUrl: BENCH_BASE, strict: false });
+    const page = await service.store.search({ type: 'Observation', clauses: req.clauses, sort: req.sort, count: req.count, total: true });
+    if (page.rows.length !== 50) throw new Error(`expected 50 rows, got ${page.rows.length}`);
+    n++;
+  }
+  return Math.round(n / seconds);
+});
+await db.close();
+log(`  ${inproc.value} searches/s, foreign ${inproc.foreignCores} cores`);
+
+const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, () => `/fhir/Observation/${pick(obsIds)}`);
+cleanup();
+
+const bareMean = (bareStart.rps + bareEnd.rps) / 2;
+const drift = Math.abs(bareStart.rps - bareEnd.rps) / bareMean;
+const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  dataset: { patients: patientCount, observations: observationCount, seed: spec.seed, searchCategory: category },
+  build: build ?? 'reused',
+  settings: { connections, seconds, warmupSeconds },
+  http: rows,
+  inProcessSearchPerSecond: inproc.value,
+  inProcessForeignCores: inproc.foreignCores,
+  import: importSpeed,
+  ratios: {
+    readOverBare: ratio(read.rps, bareMean),
+    searchOverInProcess: ratio(search.rps, inproc.value),
+    searchOverBare: ratio(search.rps, bareMean),
+    importOverRaw: importSpeed.ratio,
+    bareDrift: Number(drift.toFixed(3)),
+  },
+  targets: { readOverBare: 0.6, searchOverInProcess: 0.6 },
+  trustworthy: drift <= 0.05 && !rows.some((r) => r.contended) && !inproc.contended,
+};
+const out = resolve(args.out!);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+
+console.log(`\ndata: ${patientCount} patients, ${observationCount} observations (SQLite ${dbFile})`);
+console.log('scenario'.padEnd(58), 'req/s'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'foreign'.padStart(8));
+for (const r of rows) console.log(r.name.padEnd(58), String(r.rps).padStart(8), String(r.p50).padStart(7), String(r.p99).padStart(7), String(r.foreignCores).padStart(8));
+console.log('in-process search (store, same query)'.padEnd(58), String(inproc.value).padStart(8));
+console.log(`\nread / bare            ${result.ratios.readOverBare}  (target >= 0.6)`);
+console.log(`search / in-process    ${result.ratios.searchOverInProcess}  (target >= 0.6)`);
+console.log(`search / bare          ${result.ratios.searchOverBare}`);
+console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importPerSecond} vs ${importSpeed.rawPerSecond} resources/s)`);
+console.log(`bare drift start→end   ${(drift * 100).toFixed(1)}%${result.trustworthy ? '' : '  (run flagged: drift > 5% or foreign load)'}`);
+console.log(`written to ${out}`);
+process.exit(0);

@@ -1,0 +1,46 @@
+// Contention check: CPU time on this machine spent by processes other than ours during a measurement, in cores.
+// Other sessions share the box; a run with foreign load is reported (and repeated by the caller) rather than trusted.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+interface Snap {
+  total: number;
+  busy: number;
+  ours: number;
+}
+
+function snap(pids: readonly number[]): Snap {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0) + (f[7] ?? 0);
+  let ours = 0;
+  for (const p of pids) {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const x = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      ours += Number(x[11]) + Number(x[12]);
+    } catch {
+      // the process may have exited; its time no longer counts
+    }
+  }
+  return { total, busy: total - idle, ours };
+}
+
+export async function measureForeign<T>(pids: () => readonly number[], fn: () => Promise<T>): Promise<{ value: T; foreignCores: number }> {
+  const a = snap(pids());
+  const value = await fn();
+  const b = snap(pids());
+  const foreign = b.total > a.total ? ((b.busy - a.busy - (b.ours - a.ours)) / (b.total - a.total)) * cpus().length : 0;
+  return { value, foreignCores: Math.max(0, Number(foreign.toFixed(2))) };
+}
+
+/** Repeats a measurement until it ran with less than `max` cores of foreign load, at most `tries` times. */
+export async function clean<T>(pids: () => readonly number[], fn: () => Promise<T>, max = 0.25, tries = 3): Promise<{ value: T; foreignCores: number; contended: boolean }> {
+  let last: { value: T; foreignCores: number } | undefined;
+  for (let i = 0; i < tries; i++) {
+    last = await measureForeign(pids, fn);
+    if (last.foreignCores < max) return { ...last, contended: false };
+    console.error(`  (run discarded: ${last.foreignCores} cores of foreign load)`);
+  }
+  return { ...last!, contended: true };
+}

@@ -1,0 +1,100 @@
+// Builds the benchmark database through the real import path, and measures import speed against a raw
+// better-sqlite3 insert of the very same rows (same JSON, same index rows, one transaction).
+import BetterSqlite3 from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import { importResources } from '../../src/fhir/importer.js';
+import { resourceDef } from '../../src/fhir/definitions.js';
+import { computeIndex } from '../../src/fhir/index-rows.js';
+import { FhirService } from '../../src/fhir/service.js';
+import { openDb } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { ResourceStore } from '../../src/store/resources.js';
+import { generatePatientRecord } from '../generator/index.js';
+
+export const BENCH_BASE = 'http://127.0.0.1/fhir';
+
+export interface DatasetSpec {
+  readonly seed: number;
+  readonly patients: number;
+  readonly observationsPerPatient: number;
+}
+
+type Res = { resourceType: string; id?: string } & Record<string, unknown>;
+
+async function* records(spec: DatasetSpec, from = 0, to = spec.patients): AsyncGenerator<{ resource: unknown; location: string }> {
+  for (let i = from; i < to; i++) {
+    const rs = generatePatientRecord({ seed: spec.seed, index: i, observationsPerPatient: spec.observationsPerPatient });
+    for (let j = 0; j < rs.length; j++) yield { resource: rs[j], location: `patient ${i} #${j}` };
+  }
+}
+
+async function openService(file: string): Promise<{ service: FhirService; close: () => Promise<void> }> {
+  rmSync(file, { force: true });
+  rmSync(`${file}-wal`, { force: true });
+  rmSync(`${file}-shm`, { force: true });
+  const db = openDb({ kind: 'sqlite', filename: file });
+  await migrateToLatest(db);
+  return { service: new FhirService(new ResourceStore(db), BENCH_BASE), close: () => db.close() };
+}
+
+/** Imports patients [0, n) into `file` through the importer; returns resources and seconds. */
+export async function buildDatabase(file: string, spec: DatasetSpec, onProgress?: (done: number, rate: number) => void) {
+  const { service, close } = await openService(file);
+  const t0 = performance.now();
+  const report = await importResources(service, records(spec), {
+    batchSize: 2000,
+    ...(onProgress ? { onProgress: (p: { done: number; rate: number }) => onProgress(p.done, p.rate) } : {}),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await close();
+  const resources = Object.values(report.imported).reduce((a, b) => a + b, 0);
+  return { resources, seconds, errors: report.errors.length };
+}
+
+/** Import rate vs raw insert rate on the same sample of patients, each into a fresh file. */
+export async function measureImportSpeed(dir: string, spec: DatasetSpec, samplePatients: number) {
+  const sample: DatasetSpec = { ...spec, patients: samplePatients };
+  // Raw: the rows the importer would write, prepared in advance, inserted with prepared statements.
+  const rows: { type: string; id: string; json: string; index: ReturnType<typeof computeIndex> }[] = [];
+  for await (const { resource } of records(sample)) {
+    const r = resource as Res;
+    const def = resourceDef(r.resourceType)!;
+    const id = r.id!;
+    rows.push({ type: r.resourceType, id, json: JSON.stringify({ ...r, meta: { versionId: '1', lastUpdated: new Date().toISOString() } }), index: computeIndex(def, r, id, BENCH_BASE) });
+  }
+  const rawFile = `${dir}/raw-insert.db`;
+  const { close } = await openService(rawFile);
+  await close();
+  const raw = new BetterSqlite3(rawFile);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  const insRes = raw.prepare('insert into resources (type, id, version_id, last_updated, deleted, patient_id, sort_date, content) values (?, ?, 1, ?, 0, ?, ?, ?)');
+  const insVer = raw.prepare('insert into resource_versions (rid, version_id, type, id, last_updated, deleted, content) values (?, 1, ?, ?, ?, 0, ?)');
+  const insTok = raw.prepare('insert into idx_token (rid, param, system, code) values (?, ?, ?, ?)');
+  const insStr = raw.prepare('insert into idx_string (rid, param, value) values (?, ?, ?)');
+  const insDate = raw.prepare('insert into idx_date (rid, param, lo, hi) values (?, ?, ?, ?)');
+  const insRef = raw.prepare('insert into idx_reference (rid, param, target_type, target_id) values (?, ?, ?, ?)');
+  const t0 = performance.now();
+  raw.transaction(() => {
+    const now = Date.now();
+    for (const r of rows) {
+      const rid = Number(insRes.run(r.type, r.id, now, r.index.patientId, r.index.sortDate, r.json).lastInsertRowid);
+      insVer.run(rid, r.type, r.id, now, r.json);
+      for (const t of r.index.tokens) insTok.run(rid, t.param, t.system, t.code);
+      for (const s of r.index.strings) insStr.run(rid, s.param, s.value);
+      for (const d of r.index.dates) insDate.run(rid, d.param, d.lo, d.hi);
+      for (const x of r.index.references) insRef.run(rid, x.param, x.targetType, x.targetId);
+    }
+  })();
+  const rawSeconds = (performance.now() - t0) / 1000;
+  raw.close();
+  rmSync(rawFile, { force: true });
+  const imp = await buildDatabase(`${dir}/import-sample.db`, sample);
+  rmSync(`${dir}/import-sample.db`, { force: true });
+  return {
+    resources: rows.length,
+    rawPerSecond: Math.round(rows.length / rawSeconds),
+    importPerSecond: Math.round(imp.resources / imp.seconds),
+    ratio: Number((rows.length / rawSeconds > 0 ? imp.resources / imp.seconds / (rows.length / rawSeconds) : 0).toFixed(3)),
+  };
+}
