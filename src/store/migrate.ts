@@ -2,6 +2,7 @@
 import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import type { Db, Dialect } from './db.js';
 import * as m0001 from './migrations/2026-11-25T0001-resources.js';
+import * as m0002 from './migrations/2026-11-25T0002-oidc.js';
 
 interface DialectMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -11,6 +12,7 @@ interface DialectMigration {
 // Append only: a released migration is never edited, a change is a new file added at the end of this list.
 const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0001-resources': m0001,
+  '2026-11-25T0002-oidc': m0002,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -59,6 +59,54 @@ export interface ReferenceIndexTable {
   target_id: string;
 }
 
+export interface OidcModelTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  /** seconds since epoch */
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface SmartContextTable {
+  grant_id: string;
+  patient: string | null;
+  encounter: string | null;
+  fhir_user: string | null;
+  /** JSON: the rest of the launch context (need_patient_banner, smart_style_url, fhirContext, ...) */
+  context: string;
+  created_at: number;
+}
+
+export interface SmartLaunchTable {
+  id: string;
+  patient: string;
+  encounter: string | null;
+  client_id: string | null;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RevocationEventTable {
+  seq: Generated<number>;
+  grant_id: string | null;
+  token_hash: string | null;
+  at: number;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  created_at: number;
+  retire_after: number | null;
+}
+
 export interface Database {
   resources: ResourceTable;
   resource_versions: ResourceVersionTable;
@@ -66,6 +114,11 @@ export interface Database {
   idx_string: StringIndexTable;
   idx_date: DateIndexTable;
   idx_reference: ReferenceIndexTable;
+  oidc_model: OidcModelTable;
+  smart_context: SmartContextTable;
+  smart_launch: SmartLaunchTable;
+  revocation_event: RevocationEventTable;
+  signing_key: SigningKeyTable;
 }
 
 /** Earliest and latest instants JavaScript dates can hold; used for open-ended ranges. */

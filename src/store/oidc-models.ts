@@ -1,0 +1,110 @@
+// Rows of oidc-provider's models (grants, tokens, sessions, clients, ...). Keys arrive already hashed where the
+// auth layer wants them hashed; this module only stores, finds, consumes and expires rows.
+import type { Db } from './db.js';
+
+export interface OidcRow {
+  readonly payload: Record<string, unknown>;
+  readonly consumedAt: number | null;
+}
+
+export interface OidcUpsert {
+  readonly model: string;
+  readonly id: string;
+  readonly payload: Record<string, unknown>;
+  readonly grantId: string | null;
+  readonly uid: string | null;
+  readonly userCode: string | null;
+  readonly accountId: string | null;
+  readonly clientId: string | null;
+  /** seconds since epoch, or null for rows that never expire */
+  readonly expiresAt: number | null;
+}
+
+export interface GrantRow {
+  readonly grantId: string;
+  readonly accountId: string | null;
+  readonly clientId: string | null;
+  readonly payload: Record<string, unknown>;
+  readonly expiresAt: number | null;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export class OidcModelStore {
+  constructor(private readonly db: Db) {}
+
+  async upsert(row: OidcUpsert): Promise<void> {
+    const values = {
+      model: row.model,
+      id: row.id,
+      payload: JSON.stringify(row.payload),
+      grant_id: row.grantId,
+      uid: row.uid,
+      user_code: row.userCode,
+      account_id: row.accountId,
+      client_id: row.clientId,
+      expires_at: row.expiresAt,
+      consumed_at: null,
+    };
+    const { model: _m, id: _i, ...update } = values;
+    await this.db.kysely
+      .insertInto('oidc_model')
+      .values(values)
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(update))
+      .execute();
+  }
+
+  async find(model: string, column: 'id' | 'uid' | 'user_code', value: string, graceSeconds: number): Promise<OidcRow | undefined> {
+    const r = await this.db.kysely
+      .selectFrom('oidc_model')
+      .select(['payload', 'expires_at', 'consumed_at'])
+      .where('model', '=', model)
+      .where(column, '=', value)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    if (r.expires_at !== null && Number(r.expires_at) + graceSeconds < nowSeconds()) return undefined;
+    return { payload: JSON.parse(r.payload) as Record<string, unknown>, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
+  }
+
+  /** Marks a row consumed; false when it was already consumed or is gone (the loser of a double redeem). */
+  async consume(model: string, id: string): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('oidc_model')
+      .set({ consumed_at: nowSeconds() })
+      .where('model', '=', model)
+      .where('id', '=', id)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  async revokeByGrantId(model: string, grantId: string): Promise<void> {
+    await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('grant_id', '=', grantId).execute();
+  }
+
+  /** Deletes rows expired more than `graceSeconds` ago; returns how many. */
+  async deleteExpired(graceSeconds: number): Promise<number> {
+    const r = await this.db.kysely.deleteFrom('oidc_model').where('expires_at', '<', nowSeconds() - graceSeconds).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async grantsForAccount(accountId: string): Promise<GrantRow[]> {
+    const rows = await this.db.kysely
+      .selectFrom('oidc_model')
+      .select(['id', 'account_id', 'client_id', 'payload', 'expires_at'])
+      .where('model', '=', 'Grant')
+      .where('account_id', '=', accountId)
+      .execute();
+    return rows.map((r) => ({
+      grantId: r.id,
+      accountId: r.account_id,
+      clientId: r.client_id,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+      expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    }));
+  }
+}
