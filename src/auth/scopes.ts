@@ -93,3 +93,14 @@ export const INTERACTION_OPERATION = {
   update: 'u',
   delete: 'd',
 } as const satisfies Record<string, Operation>;
+
+/** True when a client allowed `allowed` may be granted `requested` (same context, type and query or wider). */
+export function scopeCovers(allowed: Scope, requested: Scope): boolean {
+  if (allowed.kind !== 'resource' || requested.kind !== 'resource') return allowed.raw === requested.raw;
+  if (allowed.context !== requested.context) return false;
+  if (allowed.type !== '*' && allowed.type !== requested.type) return false;
+  for (const op of requested.operations) if (!allowed.operations.has(op)) return false;
+  if (!allowed.query.length) return true;
+  const want = new Set(requested.query.map(([k, v]) => `${k}=${v}`));
+  return allowed.query.every(([k, v]) => want.has(`${k}=${v}`));
+}
