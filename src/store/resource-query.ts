@@ -32,7 +32,9 @@ export type Clause =
   | { readonly kind: 'date'; readonly param: string; readonly values: readonly DateCondition[] }
   | { readonly kind: 'lastUpdated'; readonly values: readonly DateCondition[] }
   | { readonly kind: 'reference'; readonly param: string; readonly values: readonly ReferenceCondition[] }
-  | { readonly kind: 'missing'; readonly param: string; readonly index: IndexKind; readonly missing: boolean };
+  | { readonly kind: 'missing'; readonly param: string; readonly index: IndexKind; readonly missing: boolean }
+  /** OR of AND-lists: how several scopes granting the same type combine; an empty list matches nothing */
+  | { readonly kind: 'any'; readonly of: readonly (readonly Clause[])[] };
 
 export type IndexKind = 'token' | 'string' | 'date' | 'reference';
 

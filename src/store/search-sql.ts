@@ -74,6 +74,9 @@ export function clauseExpression(eb: Eb, clause: Clause): Expression<SqlBool> {
             ),
           ),
       );
+    case 'any':
+      if (!clause.of.length) return sql<SqlBool>`1 = 0`;
+      return eb.or(clause.of.map((all) => (all.length ? eb.and(all.map((c) => clauseExpression(eb, c))) : sql<SqlBool>`1 = 1`)));
     case 'missing': {
       const table = { token: 'idx_token', string: 'idx_string', date: 'idx_date', reference: 'idx_reference' } as const;
       const present = sql<SqlBool>`exists (select 1 from ${sql.table(table[clause.index])} m where m.rid = r.rid and m.param = ${clause.param})`;

@@ -1,0 +1,117 @@
+// Bearer access tokens → AccessGrant, through oidc-provider's own token store, with an in-process cache so the hot
+// path has no database round trip and no signature check. A cache entry never outlives a revocation: revocations
+// on this instance evict at once, and every instance polls the shared revocation log.
+import type Provider from 'oidc-provider';
+import type { RevocationLog } from '../store/revocations.js';
+import { accessGrantFrom, type AccessGrant } from './access.js';
+import { tokenHash } from './adapter.js';
+
+export interface TokenResolverOptions {
+  readonly fhirBaseUrl: string;
+  /** How often to read the shared revocation log; 0 disables polling (single instance, or benchmarks) */
+  readonly pollMs: number;
+  readonly maxEntries: number;
+}
+
+export class TokenResolver {
+  readonly #cache = new Map<string, AccessGrant>();
+  readonly #byGrant = new Map<string, Set<string>>();
+  #seq = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly revocations: RevocationLog,
+    private readonly opts: TokenResolverOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.#seq = await this.revocations.latestSeq();
+    if (this.opts.pollMs > 0) {
+      this.#timer = setInterval(() => void this.poll(), this.opts.pollMs);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /** Applies revocations other instances recorded since the last poll. */
+  async poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      for (const e of await this.revocations.since(this.#seq)) {
+        if (e.grantId) this.evictGrant(e.grantId);
+        if (e.tokenHash) this.evictToken(e.tokenHash);
+        this.#seq = e.seq;
+      }
+    } catch {
+      // A failed poll is retried on the next tick; the cache keeps its entries until then.
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async resolve(token: string): Promise<AccessGrant | undefined> {
+    const hash = tokenHash(token);
+    const hit = this.#cache.get(hash);
+    if (hit) {
+      if (hit.expiresAt > Date.now()) return hit;
+      this.evictToken(hash);
+      return undefined;
+    }
+    const grant = await this.#load(token, hash);
+    if (grant) this.#remember(hash, grant);
+    return grant;
+  }
+
+  async #load(token: string, hash: string): Promise<AccessGrant | undefined> {
+    const at = (await this.provider.AccessToken.find(token)) ?? (await this.provider.ClientCredentials.find(token));
+    if (!at || at.isExpired) return undefined;
+    const aud = (at as { aud?: string | string[] }).aud;
+    const audiences = Array.isArray(aud) ? aud : aud ? [aud] : [];
+    if (!audiences.includes(this.opts.fhirBaseUrl)) return undefined;
+    const grantId = (at as { grantId?: string }).grantId;
+    // The grant is the patient's authorization; a token outlives it only if we forget to look.
+    if (grantId && !(await this.provider.Grant.find(grantId))) return undefined;
+    const extra = ((at as { extra?: Record<string, unknown> }).extra ?? {}) as Record<string, unknown>;
+    return accessGrantFrom({
+      clientId: at.clientId ?? "",
+      accountId: (at as { accountId?: string }).accountId,
+      grantId,
+      scope: at.scope ?? '',
+      patient: extra.patient,
+      fhirUser: extra.fhirUser,
+      exp: at.exp ?? 0,
+      tokenHash: hash,
+      fhirBaseUrl: this.opts.fhirBaseUrl,
+    });
+  }
+
+  #remember(hash: string, grant: AccessGrant): void {
+    if (this.#cache.size >= this.opts.maxEntries) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.evictToken(oldest);
+    }
+    this.#cache.set(hash, grant);
+    if (grant.grantId) {
+      const set = this.#byGrant.get(grant.grantId) ?? new Set();
+      set.add(hash);
+      this.#byGrant.set(grant.grantId, set);
+    }
+  }
+
+  evictToken(hash: string): void {
+    const g = this.#cache.get(hash);
+    this.#cache.delete(hash);
+    if (g?.grantId) this.#byGrant.get(g.grantId)?.delete(hash);
+  }
+
+  evictGrant(grantId: string): void {
+    for (const hash of this.#byGrant.get(grantId) ?? []) this.#cache.delete(hash);
+    this.#byGrant.delete(grantId);
+  }
+}
