@@ -8,11 +8,31 @@ import { FHIR_JSON, checkAcceptable, checkFhirVersionParam } from './negotiation
 import { encodeCursor, type QueryPairs } from './search-parse.js';
 import type { FhirService } from './service.js';
 import type { CapabilityStatement } from 'fhir/r4.js';
+import cors from '@fastify/cors';
+import type { AccessGrant } from '../auth/access.js';
+import { UNRESTRICTED, accessPolicy, type AccessPolicy } from './access-filter.js';
+import { resourceDef, type Interaction } from './definitions.js';
+
+/** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
+export interface FhirAuth {
+  resolve(token: string): Promise<AccessGrant | undefined>;
+  /** Patients a user/ scope reaches for this user; undefined means every patient (e.g. a clinician) */
+  userPatients(grant: AccessGrant): Promise<readonly string[] | undefined>;
+}
 
 export interface FhirPluginOptions {
   readonly service: FhirService;
   readonly capabilityStatement: () => CapabilityStatement;
+  readonly auth?: FhirAuth;
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    accessGrant?: AccessGrant;
+  }
+}
+
+const PUBLIC_PATHS = new Set(['/fhir/metadata']);
 
 type Params = { type: string; id: string; vid: string };
 
@@ -36,10 +56,39 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     done(unsupportedMediaType(`Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/fhir+json${req.url.endsWith('/_search') ? ' or, for _search, application/x-www-form-urlencoded' : ''}`));
   });
 
+  // Browser apps call the API from their own origin with a bearer token (no cookies), so any origin may.
+  await app.register(cors, {
+    origin: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'If-Match', 'If-None-Match', 'Prefer'],
+    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'WWW-Authenticate'],
+    maxAge: 600,
+  });
+
   app.addHook('onRequest', async (req) => {
+    if (req.method === 'OPTIONS') return;
     const format = (req.query as Record<string, string | string[] | undefined>)._format;
     checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
+    if (!opts.auth || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
+    const header = req.headers.authorization;
+    const realm = `Bearer realm="${base}"`;
+    if (!header) throw new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'An access token is required (Authorization: Bearer ...)' }], { 'WWW-Authenticate': realm });
+    const m = /^Bearer\s+([\x21-\x7E]+)$/i.exec(header);
+    const grant = m ? await opts.auth.resolve(m[1]!) : undefined;
+    if (!grant) {
+      throw new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'The access token is invalid, expired or revoked' }], {
+        'WWW-Authenticate': `${realm}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+      });
+    }
+    req.accessGrant = grant;
   });
+
+  /** The constraints for this request; runs before any type routing, so an uncovered type is 403, never 404. */
+  const policy = async (req: FastifyRequest, type: string, interaction: Interaction): Promise<AccessPolicy> => {
+    const grant = req.accessGrant;
+    if (!opts.auth || !grant) return UNRESTRICTED;
+    return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients: await opts.auth.userPatients(grant), fhirBaseUrl: base });
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let fhirErr: FhirError;
@@ -68,14 +117,14 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   app.get('/metadata', async (_req, reply) => send(reply, 200, JSON.stringify(opts.capabilityStatement())));
 
   app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
-    const r = await service.read(req.params.type, req.params.id);
+    const r = await service.read(req.params.type, req.params.id, await policy(req, req.params.type, 'read'));
     versionHeaders(reply, r);
     if (req.headers['if-none-match'] === `W/"${r.versionId}"`) return reply.status(304).send();
     return send(reply, 200, r.json!);
   });
 
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
-    const r = await service.vread(req.params.type, req.params.id, req.params.vid);
+    const r = await service.vread(req.params.type, req.params.id, req.params.vid, await policy(req, req.params.type, 'vread'));
     versionHeaders(reply, r);
     return send(reply, 200, r.json!);
   });
@@ -85,7 +134,8 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const count = clampCount(req.query._count);
     const cursor = req.query._cursor;
     if (cursor !== undefined && !/^\d+$/.test(cursor)) throw badRequest('The history cursor is not valid; follow the Bundle links', ['_cursor']);
-    const h = await service.history(type, id, count, cursor === undefined ? undefined : Number(cursor));
+    const access = await policy(req, type, 'history-instance');
+    const h = await service.history(type, id, count, cursor === undefined ? undefined : Number(cursor), access);
     const self = `${base}/${type}/${id}/_history?_count=${count}${cursor ? `&_cursor=${cursor}` : ''}`;
     const links: BundleLink[] = [{ relation: 'self', url: self }];
     if (h.nextBefore !== undefined) links.push({ relation: 'next', url: `${base}/${type}/${id}/_history?_count=${count}&_cursor=${h.nextBefore}` });
@@ -99,7 +149,10 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   const search = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, pairs: QueryPairs) => {
     const { type } = req.params;
     const strict = /handling\s*=\s*strict/i.test(String(req.headers.prefer ?? ''));
-    const result = await service.search(type, pairs, { strict });
+    const access = await policy(req, type, 'search-type');
+    const wantsInclude = pairs.some(([k]) => k === '_include');
+    const includePolicy = wantsInclude ? await policy(req, 'Patient', 'read').catch(() => NOTHING) : UNRESTRICTED;
+    const result = await service.search(type, pairs, { strict, policy: access, includePolicy });
     const { request, page } = result;
     const url = (extra: [string, string][]) => {
       const q = new URLSearchParams([...request.canonical, ...extra].map(([k, v]) => [k, v] as [string, string])).toString();
@@ -135,18 +188,20 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   });
 
   app.post<{ Params: Params; Body: unknown }>('/:type', async (req, reply) => {
-    const r = await service.create(req.params.type, requireBody(req.body));
+    const access = await policy(req, req.params.type, 'create');
+    const r = await service.create(req.params.type, requireBody(req.body), access);
     return written(req, reply, r, 201);
   });
 
   app.put<{ Params: Params; Body: unknown }>('/:type/:id', async (req, reply) => {
     const ifMatch = req.headers['if-match'];
-    const { resource, created } = await service.update(req.params.type, req.params.id, requireBody(req.body), ifMatch);
+    const access = await policy(req, req.params.type, 'update');
+    const { resource, created } = await service.update(req.params.type, req.params.id, requireBody(req.body), ifMatch, access);
     return written(req, reply, resource, created ? 201 : 200);
   });
 
   app.delete<{ Params: Params }>('/:type/:id', async (req, reply) => {
-    await service.delete(req.params.type, req.params.id);
+    await service.delete(req.params.type, req.params.id, await policy(req, req.params.type, 'delete'));
     return reply.status(204).send();
   });
 
@@ -161,6 +216,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     return send(reply, status, r.json!);
   }
 }
+
+/** A policy nothing satisfies: included resources the token may not read are left out, not an error. */
+const NOTHING: AccessPolicy = { constraints: [{ kind: 'any', of: [] }] };
 
 function requireBody(body: unknown): unknown {
   if (body === undefined) throw badRequest('The request has no body; send the resource as application/fhir+json');

@@ -2,7 +2,6 @@
 // Routes call these and only format the reply. `constraints` is where access rules (patient compartment, granular
 // scopes) are AND-ed in by the authorization layer.
 import { randomUUID } from 'node:crypto';
-import type { Clause } from '../store/resource-query.js';
 import { AlreadyExistsError, VersionConflictError, type ResourceStore, type SearchPage, type StoredResource } from '../store/resources.js';
 import { resourceDef, type ResourceDef } from './definitions.js';
 import { computeIndex } from './index-rows.js';
@@ -10,6 +9,7 @@ import { conflict, gone, notFound, preconditionFailed } from './outcome.js';
 import { ID_PATTERN } from './references.js';
 import { parseSearch, type QueryPairs, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
+import { UNRESTRICTED, forbidden, indexSatisfies, type AccessPolicy } from './access-filter.js';
 
 export interface SearchResult {
   readonly request: SearchRequest;
@@ -35,16 +35,35 @@ export class FhirService {
     return def;
   }
 
-  async read(type: string, id: string): Promise<StoredResource> {
+  async read(type: string, id: string, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {
     this.definition(type);
     const row = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
-    if (!row) throw notFound(`${type}/${id} is not known`);
+    // Outside the token's reach is indistinguishable from absent: no 403 that would confirm it exists.
+    if (!row || !(await this.#allowed(row, policy))) throw notFound(`${type}/${id} is not known`);
     if (row.deleted) throw gone(`${type}/${id} was deleted`);
     return row;
   }
 
-  async vread(type: string, id: string, versionId: string): Promise<StoredResource> {
+  /** Whether the current row of a resource is inside the policy's constraints. */
+  async #allowed(row: StoredResource, policy: AccessPolicy): Promise<boolean> {
+    if (!policy.constraints.length) return true;
+    if (policy.constraints.every((c) => c.kind === 'compartment')) {
+      return policy.constraints.every((c) => c.kind === 'compartment' && row.patientId !== null && c.patientIds.includes(row.patientId));
+    }
+    if (row.deleted) {
+      // Deleted rows have no index rows left to test granular filters against; judge by compartment alone.
+      return policy.constraints.every((c) => c.kind !== 'compartment' || (row.patientId !== null && c.patientIds.includes(row.patientId)));
+    }
+    const page = await this.store.search({ type: row.type, clauses: [{ kind: 'id', ids: [row.id] }, ...policy.constraints], sort: 'rid', count: 1, total: false });
+    return page.rows.length > 0;
+  }
+
+  async vread(type: string, id: string, versionId: string, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {
     this.definition(type);
+    if (policy.constraints.length) {
+      const current = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
+      if (!current || !(await this.#allowed(current, policy))) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+    }
     if (!/^\d+$/.test(versionId) || !ID_PATTERN.test(id)) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
     const row = await this.store.readVersion(type, id, Number(versionId));
     if (!row) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
@@ -52,62 +71,69 @@ export class FhirService {
     return row;
   }
 
-  async history(type: string, id: string, count: number, before?: number): Promise<HistoryResult> {
+  async history(type: string, id: string, count: number, before?: number, policy: AccessPolicy = UNRESTRICTED): Promise<HistoryResult> {
     this.definition(type);
     const exists = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
-    if (!exists) throw notFound(`${type}/${id} is not known`);
+    if (!exists || !(await this.#allowed(exists, policy))) throw notFound(`${type}/${id} is not known`);
     const { rows, more, total } = await this.store.history(type, id, count, before);
     const last = rows[rows.length - 1];
     return { versions: rows, total, ...(more && last ? { nextBefore: last.versionId } : {}) };
   }
 
-  async search(type: string, pairs: QueryPairs, opts: { strict: boolean; constraints?: readonly Clause[] }): Promise<SearchResult> {
+  async search(type: string, pairs: QueryPairs, opts: { strict: boolean; policy?: AccessPolicy; includePolicy?: AccessPolicy }): Promise<SearchResult> {
     const def = this.definition(type);
     const request = parseSearch(def, pairs, { fhirBaseUrl: this.fhirBaseUrl, strict: opts.strict });
     const page = await this.store.search({
       type,
-      clauses: [...request.clauses, ...(opts.constraints ?? [])],
+      clauses: [...request.clauses, ...(opts.policy?.constraints ?? [])],
       sort: request.sort,
       count: request.summaryCount ? 0 : request.count,
       ...(request.cursor ? { cursor: request.cursor } : {}),
       total: request.summaryCount || request.total === 'accurate',
     });
-    const included = request.includes.length ? await this.#included(page.rows) : [];
+    // Included patients pass the same gate as a read of them would; the caller supplies the Patient policy.
+    const included = request.includes.length ? await this.#included(page.rows, opts.includePolicy ?? UNRESTRICTED) : [];
     return { request, page, included };
   }
 
   // Every _include we offer points at the patient, so the compartment column already names them.
-  async #included(rows: readonly StoredResource[]): Promise<StoredResource[]> {
+  async #included(rows: readonly StoredResource[], policy: AccessPolicy): Promise<StoredResource[]> {
     const ids = [...new Set(rows.map((r) => r.patientId).filter((p): p is string => p !== null))];
-    return this.store.readMany('Patient', ids);
+    const patients = await this.store.readMany('Patient', ids);
+    const kept: StoredResource[] = [];
+    for (const p of patients) if (await this.#allowed(p, policy)) kept.push(p);
+    return kept;
   }
 
-  async create(type: string, body: unknown): Promise<StoredResource> {
+  async create(type: string, body: unknown, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {
     const def = this.definition(type);
     const resource = validateResource(def, body);
     // The server owns ids on create (FHIR R4 §3.1.0.9.1): a client-sent id is replaced.
     const id = randomUUID();
-    const { resource: row } = await this.store.write({
-      type,
-      id,
-      resource,
-      index: computeIndex(def, resource, id, this.fhirBaseUrl),
-      mode: 'create',
-    });
+    const index = computeIndex(def, resource, id, this.fhirBaseUrl);
+    if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(`The access token does not allow creating this ${type} (outside the permitted patient or data)`);
+    const { resource: row } = await this.store.write({ type, id, resource, index, mode: 'create' });
     return row;
   }
 
-  async update(type: string, id: string, body: unknown, ifMatch?: string): Promise<{ resource: StoredResource; created: boolean }> {
+  async update(type: string, id: string, body: unknown, ifMatch?: string, policy: AccessPolicy = UNRESTRICTED): Promise<{ resource: StoredResource; created: boolean }> {
     const def = this.definition(type);
     if (!ID_PATTERN.test(id)) throw notFound(`"${id}" is not a valid resource id`);
     const resource = validateResource(def, body, id);
     const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch);
+    const index = computeIndex(def, resource, id, this.fhirBaseUrl);
+    if (policy.constraints.length) {
+      const current = await this.store.read(type, id);
+      // Neither the version being replaced nor the new one may lie outside the token's reach.
+      if (current && !current.deleted && !(await this.#allowed(current, policy))) throw notFound(`${type}/${id} is not known`);
+      if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(`The access token does not allow writing this ${type} (outside the permitted patient or data)`);
+    }
     try {
       return await this.store.write({
         type,
         id,
         resource,
-        index: computeIndex(def, resource, id, this.fhirBaseUrl),
+        index,
         mode: 'upsert',
         ...(expected !== undefined ? { ifMatch: expected } : {}),
       });
@@ -118,8 +144,12 @@ export class FhirService {
     }
   }
 
-  async delete(type: string, id: string): Promise<void> {
+  async delete(type: string, id: string, policy: AccessPolicy = UNRESTRICTED): Promise<void> {
     this.definition(type);
+    if (policy.constraints.length) {
+      const current = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
+      if (!current || !(await this.#allowed(current, policy))) throw notFound(`${type}/${id} is not known`);
+    }
     const result = ID_PATTERN.test(id) ? await this.store.delete(type, id) : { existed: false };
     if (!result.existed) throw notFound(`${type}/${id} is not known`);
   }
