@@ -25,6 +25,8 @@ const DATE_TIME_KEYS = /^(.+DateTime|recordedDate|dateAsserted|authoredOn|start|
 const DATE_KEYS = /^(birthDate|expirationDate)$/;
 const INSTANT_KEYS = /^(issued|lastUpdated)$/;
 const CODE_PATTERN = /^[^\s]+( [^\s]+)*$/;
+// ContactPoint.system is a code (phone, email, ...), unlike Coding.system and Identifier.system, which are URIs.
+const CONTACT_POINT_SYSTEMS = new Set(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']);
 
 /** Parses and checks a request body; throws 400 for the wrong shape or type, 422 for content problems. */
 export function validateResource(def: ResourceDef, body: unknown, urlId?: string): ResourceDocument {
@@ -86,7 +88,7 @@ function walk(value: unknown, path: string, add: (path: string, msg: string) => 
       else if (DATE_TIME_KEYS.test(key) && !isFhirDateTime(v)) add(p, `${p} "${v}" is not a valid FHIR dateTime`);
       else if (DATE_KEYS.test(key) && !isFhirDate(v)) add(p, `${p} "${v}" is not a valid FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)`);
       else if (INSTANT_KEYS.test(key) && !isFhirInstant(v)) add(p, `${p} "${v}" is not a valid FHIR instant`);
-      else if (key === 'system' && !/^\S+:\S*$/.test(v)) add(p, `${p} "${v}" is not an absolute URI`);
+      else if (key === 'system' && !/^\S+:\S*$/.test(v) && !(CONTACT_POINT_SYSTEMS.has(v) && obj.code === undefined)) add(p, `${p} "${v}" is not an absolute URI`);
       else if (key === 'code' && !CODE_PATTERN.test(v)) add(p, `${p} "${v}" is not a valid code (no leading, trailing or repeated spaces)`);
     }
     if (key === 'contained' && Array.isArray(v)) {
