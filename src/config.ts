@@ -16,6 +16,16 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Directory of seed bundles loaded into an empty database on first start; '' disables seeding */
   readonly seedDir: string;
+  /** Sandbox mode: open dynamic client registration, demo accounts and clients, /sandbox endpoints */
+  readonly sandbox: boolean;
+  /** Initial access token required for dynamic registration when not in sandbox mode */
+  readonly registrationToken: string | undefined;
+  /** JSON file with an array of OAuth client metadata loaded at start */
+  readonly clientsFile: string | undefined;
+  /** How often each instance reads the shared revocation log (ms); 0 turns polling off */
+  readonly revocationPollMs: number;
+  /** OAuth issuer: publicUrl + /auth */
+  readonly issuer: string;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +69,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL "${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
   const seedDir = env.SEED_DIR === undefined ? resolve('fhir-resources/seed') : env.SEED_DIR ? resolve(env.SEED_DIR) : '';
+  const sandbox = (env.SANDBOX ?? 'true').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(sandbox)) problems.push(`SANDBOX "${env.SANDBOX}" must be true or false`);
+  const isSandbox = sandbox === 'true' || sandbox === '1';
+  const registrationToken = env.REGISTRATION_TOKEN || undefined;
+  if (!isSandbox && registrationToken !== undefined && registrationToken.length < 32) problems.push('REGISTRATION_TOKEN must be at least 32 characters');
+  const revocationPollMs = Number(env.REVOCATION_POLL_MS ?? '250');
+  if (!Number.isInteger(revocationPollMs) || revocationPollMs < 0 || revocationPollMs > 1000) problems.push(`REVOCATION_POLL_MS "${env.REVOCATION_POLL_MS}" must be 0 (off) to 1000`);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -68,5 +85,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: db as DatabaseTarget,
     logLevel,
     seedDir,
+    sandbox: isSandbox,
+    registrationToken,
+    clientsFile: env.CLIENTS_FILE ? resolve(env.CLIENTS_FILE) : undefined,
+    revocationPollMs,
+    issuer: `${publicUrl}/auth`,
   });
 }

@@ -24,7 +24,13 @@ export const tokenHash = (value: string) => createHash('sha256').update(value).d
 
 export type AdapterFactory = new (model: string) => Adapter;
 
-export function adapterFactory(store: OidcModelStore, onRevokeGrant?: (grantId: string) => void): AdapterFactory {
+/** Told when a grant or a token stops being valid, so cached access decisions can be dropped everywhere. */
+export type RevocationListener = (e: { grantId?: string; tokenHash?: string }) => Promise<void>;
+
+// Tokens whose removal means "revoked" for the FHIR API.
+const ACCESS_MODELS = new Set(['AccessToken', 'ClientCredentials']);
+
+export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListener): AdapterFactory {
   return class KyselyAdapter implements Adapter {
     readonly #model: string;
     constructor(model: string) {
@@ -67,10 +73,12 @@ export function adapterFactory(store: OidcModelStore, onRevokeGrant?: (grantId: 
     }
     async destroy(id: string): Promise<void> {
       await store.destroy(this.#model, this.#key(id));
+      if (this.#model === 'Grant') await onRevoke?.({ grantId: id });
+      else if (ACCESS_MODELS.has(this.#model)) await onRevoke?.({ tokenHash: this.#key(id) });
     }
     async revokeByGrantId(grantId: string): Promise<void> {
       await store.revokeByGrantId(this.#model, grantId);
-      onRevokeGrant?.(grantId);
+      if (ACCESS_MODELS.has(this.#model)) await onRevoke?.({ grantId });
     }
   };
 }

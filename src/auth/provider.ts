@@ -138,8 +138,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
       devInteractions: { enabled: false },
       dPoP: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client may introspect or revoke only its own tokens (RFC 7662 §4, RFC 7009 §2.1).
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       registration: deps.registration.open ? { enabled: true, initialAccessToken: false } : { enabled: true, initialAccessToken: deps.registration.initialAccessToken },
       resourceIndicators: {
         enabled: true,

@@ -12,10 +12,14 @@ export interface TestApp extends App {
   readonly database: TestDatabase;
 }
 
-export async function startTestApp(t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The real app on a private database. By default the FHIR API is open (for tests of the FHIR facade alone);
+ * `{ auth: true }` builds the full server with the authorization server in front.
+ */
+export async function startTestApp(t: Test, env: Record<string, string> = {}, opts: { auth?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = { ...loadConfig({ PUBLIC_URL, SEED_DIR: '', ...env }), database: database.target };
-  const app = await buildApp({ config, db: database.db, logger: false });
+  const config = { ...loadConfig({ PUBLIC_URL, SEED_DIR: '', REVOCATION_POLL_MS: '100', ...env }), database: database.target };
+  const app = await buildApp({ config, db: database.db, logger: false, openFhir: !opts.auth });
   t.teardown(async () => {
     await app.server.close();
     await database.close();

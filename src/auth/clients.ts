@@ -1,0 +1,40 @@
+// Statically declared OAuth clients: the sandbox's demo apps, plus any the operator lists in CLIENTS_FILE.
+import { readFileSync } from 'node:fs';
+import type { ClientMetadata } from 'oidc-provider';
+
+export const DEMO_CLIENTS: readonly ClientMetadata[] = [
+  {
+    client_id: 'demo-patient-app',
+    client_name: 'Demo Patient App',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://localhost:3000/callback', 'http://127.0.0.1:3000/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    scope: 'openid fhirUser launch launch/patient offline_access online_access patient/*.rs patient/*.read',
+    tos_uri: 'http://localhost:8080/sandbox/terms',
+    policy_uri: 'http://localhost:8080/sandbox/privacy',
+  },
+  {
+    client_id: 'demo-confidential-app',
+    client_name: 'Demo Confidential App',
+    client_secret: 'demo-confidential-app-secret-change-me',
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: ['http://localhost:3000/callback', 'http://127.0.0.1:3000/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  },
+];
+
+/** Reads CLIENTS_FILE: a JSON array of client metadata (RFC 7591 names). Problems stop the start with a message. */
+export function loadClientsFile(path: string): ClientMetadata[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`CLIENTS_FILE ${path} could not be read as JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || parsed.some((c) => typeof c !== 'object' || c === null || typeof (c as ClientMetadata).client_id !== 'string')) {
+    throw new Error(`CLIENTS_FILE ${path} must hold a JSON array of client metadata objects, each with a client_id`);
+  }
+  return parsed as ClientMetadata[];
+}

@@ -1,0 +1,88 @@
+// Assembles the authorization server: keys, persistence, the provider, revocation propagation, and the token
+// resolver the FHIR API uses. Returns what the rest of the app needs; owns its timers.
+import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { Db } from '../store/db.js';
+import { KeyStore } from '../store/keys.js';
+import { OidcModelStore } from '../store/oidc-models.js';
+import { RevocationLog } from '../store/revocations.js';
+import { SmartContextStore } from '../store/smart-context.js';
+import { adapterFactory } from './adapter.js';
+import { TokenResolver } from './bearer.js';
+import { DEMO_CLIENTS, loadClientsFile } from './clients.js';
+import { capabilitySecurity, endpointsFor, type Endpoints } from './discovery.js';
+import { loadKeys } from './keys.js';
+import { mountProvider } from './mount.js';
+import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
+
+export interface AuthServer {
+  readonly provider: Provider;
+  readonly resolver: TokenResolver;
+  readonly contexts: SmartContextStore;
+  readonly models: OidcModelStore;
+  readonly endpoints: Endpoints;
+  readonly security: ReturnType<typeof capabilitySecurity>;
+  /** Revokes a grant and every token issued under it, on every instance */
+  revokeGrant(grantId: string): Promise<void>;
+}
+
+export const SCOPES_SUPPORTED = [...STATIC_SCOPES, 'patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read'];
+
+export async function createAuthServer(app: FastifyInstance, deps: { config: Config; db: Db; accounts: AccountDirectory }): Promise<AuthServer> {
+  const { config, db } = deps;
+  const models = new OidcModelStore(db);
+  const contexts = new SmartContextStore(db);
+  const revocations = new RevocationLog(db);
+  const keys = await loadKeys(new KeyStore(db));
+  let resolver: TokenResolver | undefined;
+  // Evict here at once, then tell the other instances through the shared log.
+  const adapter = adapterFactory(models, async (e) => {
+    if (e.grantId) resolver?.evictGrant(e.grantId);
+    if (e.tokenHash) resolver?.evictToken(e.tokenHash);
+    await revocations.record(e);
+  });
+  const clients = [...(config.sandbox ? DEMO_CLIENTS : []), ...(config.clientsFile ? loadClientsFile(config.clientsFile) : [])];
+  const provider = buildProvider({
+    issuer: config.issuer,
+    fhirBaseUrl: config.fhirBaseUrl,
+    adapter,
+    signingKeys: keys.signingKeys,
+    cookieKeys: keys.cookieKeys,
+    clients,
+    accounts: deps.accounts,
+    contexts,
+    registration: config.sandbox || !config.registrationToken ? { open: true } : { open: false, initialAccessToken: config.registrationToken },
+    secureCookies: config.publicUrl.startsWith('https:'),
+  });
+  resolver = new TokenResolver(provider, revocations, { fhirBaseUrl: config.fhirBaseUrl, pollMs: config.revocationPollMs, maxEntries: 10_000 });
+  await resolver.start();
+  const endpoints = endpointsFor(config.issuer);
+  mountProvider(app, provider, endpoints, SCOPES_SUPPORTED);
+
+  // Housekeeping: expired tokens, sessions and interactions; revocation events older than any cached token.
+  const cleanup = setInterval(() => {
+    void models.deleteExpired(3600).catch((err: unknown) => app.log.warn({ err }, 'expired-row cleanup failed'));
+    void revocations.prune(Date.now() - 2 * ACCESS_TOKEN_TTL * 1000).catch(() => undefined);
+  }, 10 * 60_000);
+  cleanup.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(cleanup);
+    resolver?.stop();
+  });
+
+  const revokeGrant = async (grantId: string) => {
+    await Promise.all([
+      provider.AccessToken.adapter.revokeByGrantId(grantId),
+      provider.RefreshToken.adapter.revokeByGrantId(grantId),
+      provider.AuthorizationCode.adapter.revokeByGrantId(grantId),
+    ]);
+    const grant = await provider.Grant.find(grantId);
+    await grant?.destroy();
+    await contexts.delete(grantId);
+    resolver!.evictGrant(grantId);
+    await revocations.record({ grantId });
+  };
+
+  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant };
+}
