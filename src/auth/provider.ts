@@ -196,7 +196,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.use(async (ctx, next) => {
     await next();
     const body = ctx.body as Record<string, unknown> | undefined;
-    if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !body?.access_token) return;
+    if (ctx.oidc?.route !== 'token') return;
+    // HTTP/1.0 caches only understand Pragma; SMART asks for both on every token response.
+    ctx.set('Pragma', 'no-cache');
+    if (ctx.status !== 200 || !body?.access_token) return;
     const grantId = (ctx.oidc.entities as { Grant?: { jti: string } }).Grant?.jti;
     const c = grantId ? await deps.contexts.get(grantId) : undefined;
     if (!c) return;

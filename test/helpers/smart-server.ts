@@ -1,0 +1,121 @@
+// The full server (FHIR API + authorization server) listening on a real loopback port, with a few patients, for
+// OAuth tests driven by openid-client over HTTP.
+import { createServer } from 'node:net';
+import type { Test } from 'tap';
+import * as oidc from 'openid-client';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { authorizeInBrowser, type FlowChoices } from './browser-flow.js';
+
+export interface SmartServer extends App {
+  readonly base: string;
+  readonly fhirBase: string;
+  readonly issuer: string;
+  readonly config: Config;
+  readonly database: TestDatabase;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSmartServer(t: Test, opts: { env?: Record<string, string>; database?: TestDatabase; port?: number; seed?: boolean } = {}): Promise<SmartServer> {
+  const database = opts.database ?? (await createTestDatabase());
+  const port = opts.port ?? (await freePort());
+  const base = `http://127.0.0.1:${port}`;
+  const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', ...opts.env }), database: database.target };
+  const app = await buildApp({ config, db: database.db, logger: false });
+  if (opts.seed !== false) await seedFamily(app);
+  await app.server.listen({ port, host: '127.0.0.1' });
+  t.teardown(async () => {
+    await app.server.close();
+    if (!opts.database) await database.close();
+  });
+  return { ...app, base, fhirBase: `${base}/fhir`, issuer: `${base}/auth`, config, database };
+}
+
+export const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
+
+/** Maria (parent), Sofia (her child) and Daniel, each with a lab, a vital sign and an allergy. */
+export async function seedFamily(app: App): Promise<void> {
+  for (const [id, family, given] of [
+    ['maria-garcia', 'Garcia', 'Maria'],
+    ['sofia-garcia', 'Garcia', 'Sofia'],
+    ['daniel-kim', 'Kim', 'Daniel'],
+  ] as const) {
+    await app.fhir.update('Patient', id, { resourceType: 'Patient', id, name: [{ family, given: [given] }], gender: 'female', birthDate: '1985-03-14' });
+    for (const cat of ['laboratory', 'vital-signs']) {
+      await app.fhir.update('Observation', `${id}-${cat}`, {
+        resourceType: 'Observation',
+        id: `${id}-${cat}`,
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: cat }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: cat === 'laboratory' ? '718-7' : '8867-4' }] },
+        subject: { reference: `Patient/${id}` },
+        effectiveDateTime: '2025-01-02T10:00:00Z',
+      });
+    }
+    await app.fhir.update('AllergyIntolerance', `${id}-allergy`, { resourceType: 'AllergyIntolerance', id: `${id}-allergy`, patient: { reference: `Patient/${id}` } });
+  }
+}
+
+export interface RegisteredClient {
+  readonly client_id: string;
+  readonly client_secret?: string;
+  readonly [k: string]: unknown;
+}
+
+export async function registerClient(server: SmartServer, metadata: Record<string, unknown>): Promise<RegisteredClient> {
+  const res = await fetch(`${server.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+  const body = (await res.json()) as RegisteredClient;
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+export async function oidcConfig(server: SmartServer, clientId: string, auth: oidc.ClientAuth = oidc.None(), metadata: Partial<oidc.ClientMetadata> = {}): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(server.issuer), clientId, metadata, auth, { execute: [oidc.allowInsecureRequests] });
+}
+
+export const REDIRECT = 'http://127.0.0.1:9/callback';
+
+export interface Launch {
+  readonly tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+  readonly requestedScopes: string[];
+  readonly verifier: string;
+}
+
+/** A complete authorization-code flow with PKCE through the sign-in, patient and consent pages. */
+export async function authorize(
+  server: SmartServer,
+  config: oidc.Configuration,
+  params: Record<string, string>,
+  choices: FlowChoices = { username: 'maria', password: 'smart-demo' },
+): Promise<Launch> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    aud: server.fhirBase,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...params,
+  });
+  const flow = await authorizeInBrowser(url.toString(), REDIRECT, choices);
+  const tokens = await oidc.authorizationCodeGrant(config, flow.callback, { pkceCodeVerifier: verifier, expectedState: state });
+  return { tokens, requestedScopes: flow.requestedScopes, verifier };
+}
+
+export async function fhirGet(server: SmartServer, path: string, token?: string): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${server.fhirBase}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
