@@ -30,6 +30,8 @@ export interface ProviderDeps {
   /** Open dynamic registration (sandbox) or registration behind this initial access token */
   readonly registration: { readonly open: true } | { readonly open: false; readonly initialAccessToken: string };
   readonly secureCookies: boolean;
+  /** Sandbox: let jwks_uri point at loopback and private addresses (a developer's laptop); production keeps the SSRF guard */
+  readonly allowPrivateFetch: boolean;
 }
 
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'] as const;
@@ -175,6 +177,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
       };
     },
     interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ...(deps.allowPrivateFetch
+      ? { fetch: (url: string | URL | Request, options?: RequestInit) => fetch(url, { ...options, dispatcher: undefined } as RequestInit) }
+      : {}),
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,

@@ -54,6 +54,7 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
     contexts,
     registration: config.sandbox || !config.registrationToken ? { open: true } : { open: false, initialAccessToken: config.registrationToken },
     secureCookies: config.publicUrl.startsWith('https:'),
+    allowPrivateFetch: config.sandbox,
   });
   resolver = new TokenResolver(provider, revocations, { fhirBaseUrl: config.fhirBaseUrl, pollMs: config.revocationPollMs, maxEntries: 10_000 });
   await resolver.start();
