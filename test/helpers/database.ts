@@ -1,6 +1,9 @@
 // A fresh, private database per test file: in-memory SQLite by default, or a new PostgreSQL database created next to
 // the one DATABASE_URL names (and dropped afterwards), so tests never depend on or disturb existing data.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget } from '../../src/config.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -15,12 +18,23 @@ export interface TestDatabase {
 
 export const usingPostgres = (process.env.DATABASE_URL ?? '').startsWith('postgres');
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `file: true` puts SQLite in a temporary file, so a second connection (another "instance") can open it. */
+export async function createTestDatabase(opts: { file?: boolean } = {}): Promise<TestDatabase> {
   if (!usingPostgres) {
-    const target: DatabaseTarget = { kind: 'sqlite', filename: ':memory:' };
+    const dir = opts.file ? mkdtempSync(join(tmpdir(), 'smart-test-')) : undefined;
+    const filename = dir ? join(dir, 'test.db') : ':memory:';
+    const target: DatabaseTarget = { kind: 'sqlite', filename };
     const db = openDb(target);
     await migrateToLatest(db);
-    return { db, target, url: 'sqlite::memory:', close: () => db.close() };
+    return {
+      db,
+      target,
+      url: `sqlite:${filename}`,
+      async close() {
+        await db.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const admin = new URL(process.env.DATABASE_URL!);
   const name = `test_${process.pid}_${randomBytes(4).toString('hex')}`;

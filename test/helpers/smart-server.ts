@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import * as oidc from 'openid-client';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { openDb } from '../../src/store/db.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { authorizeInBrowser, type FlowChoices } from './browser-flow.js';
 
@@ -28,19 +29,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSmartServer(t: Test, opts: { env?: Record<string, string>; database?: TestDatabase; port?: number; seed?: boolean } = {}): Promise<SmartServer> {
+export interface SmartServerOptions {
+  readonly env?: Record<string, string>;
+  /** Share a database with other instances; each instance opens its own connection to it */
+  readonly database?: TestDatabase;
+  readonly port?: number;
+  /** The public URL, when instances stand behind one address */
+  readonly publicUrl?: string;
+  readonly seed?: boolean;
+}
+
+export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): Promise<SmartServer & { stop(): Promise<void> }> {
   const database = opts.database ?? (await createTestDatabase());
   const port = opts.port ?? (await freePort());
-  const base = `http://127.0.0.1:${port}`;
+  const base = opts.publicUrl ?? `http://127.0.0.1:${port}`;
   const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', ...opts.env }), database: database.target };
-  const app = await buildApp({ config, db: database.db, logger: false });
+  // A shared database gets a connection of this instance's own, as a separate process would have.
+  const db = opts.database ? openDb(database.target) : database.db;
+  const app = await buildApp({ config, db, logger: false });
   if (opts.seed !== false) await seedFamily(app);
   await app.server.listen({ port, host: '127.0.0.1' });
-  t.teardown(async () => {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     await app.server.close();
-    if (!opts.database) await database.close();
-  });
-  return { ...app, base, fhirBase: `${base}/fhir`, issuer: `${base}/auth`, config, database };
+    if (opts.database) await db.close();
+    else await database.close();
+    // Let clients see the closed keep-alive sockets before anything reconnects to this port.
+    await new Promise((r) => setTimeout(r, 100));
+  };
+  t.teardown(stop);
+  return { ...app, base, fhirBase: `${base}/fhir`, issuer: `${base}/auth`, config, database, stop };
 }
 
 export const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
