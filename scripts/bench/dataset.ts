@@ -2,7 +2,7 @@
 // better-sqlite3 insert of the very same rows (same JSON, same index rows, one transaction).
 import BetterSqlite3 from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import { importResources } from '../../src/fhir/importer.js';
+import { importResources } from '../../src/fhir/import/importer.js';
 import { resourceDef } from '../../src/fhir/definitions.js';
 import { computeIndex } from '../../src/fhir/index-rows.js';
 import { FhirService } from '../../src/fhir/service.js';

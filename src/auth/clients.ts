@@ -23,6 +23,17 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   },
+  {
+    // Backend services with a client secret: the quickest way for a developer to get a token with curl.
+    client_id: 'demo-backend',
+    client_name: 'Demo Backend Service',
+    client_secret: 'demo-backend-secret-change-me',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'system/*.rs system/*.read',
+  },
 ];
 
 /** Reads CLIENTS_FILE: a JSON array of client metadata (RFC 7591 names). Problems stop the start with a message. */

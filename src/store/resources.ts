@@ -83,6 +83,12 @@ export class ResourceStore {
     this.#readCurrent = db.prepareFirst<CurrentRow>('read_current', CURRENT_SQL);
   }
 
+  /** True when no resource was ever stored (first start). */
+  async isEmpty(): Promise<boolean> {
+    const row = await this.#db.kysely.selectFrom('resources').select('rid').limit(1).executeTakeFirst();
+    return row === undefined;
+  }
+
   /** Current version by id (deleted ones included, so callers can answer 410). The hot path: one prepared statement. */
   async read(type: string, id: string): Promise<StoredResource | undefined> {
     const row = await this.#readCurrent([type, id]);

@@ -18,7 +18,7 @@ t.test('client authentication and backend services', async (t) => {
       t.equal(tokens.patient, 'daniel-kim', `${method}: token issued`);
       const wrong = method === 'client_secret_basic'
         ? { headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:wrong`).toString('base64')}` }, body: '' }
-        : { headers: {}, body: `&client_id=${encodeURIComponent(c.client_id)}&client_secret=wrong` };
+        : { headers: {} as Record<string, string>, body: `&client_id=${encodeURIComponent(c.client_id)}&client_secret=wrong` };
       const res = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...wrong.headers }, body: `grant_type=refresh_token&refresh_token=x${wrong.body}` });
       t.equal(res.status, 401, `${method}: a wrong secret is 401`);
       t.equal(((await res.json()) as { error: string }).error, 'invalid_client', `${method}: invalid_client`);
