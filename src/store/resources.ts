@@ -1,6 +1,6 @@
 // Resource persistence: current rows, every version, and index rows, written together in one transaction.
 // Stored JSON is returned as text so the HTTP layer can send it without parsing it again.
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db, PreparedQuery } from './db.js';
 import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
 import type { Database } from './schema.js';
@@ -139,7 +139,7 @@ export class ResourceStore {
     const scanDesc = backwards ? !desc : desc;
     const dir = scanDesc ? 'desc' : 'asc';
     let page = base.select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id']);
-    if (column !== 'r.rid') page = page.select(`${column} as sort_key` as 'r.sort_date');
+    if (column !== 'r.rid') page = page.select(sql<number>`${sql.ref(column)}`.as('sort_key'));
     if (q.cursor) {
       const c = q.cursor;
       const op = scanDesc ? '<' : '>';
@@ -149,11 +149,11 @@ export class ResourceStore {
           : page.where((eb) => eb.or([eb(column, op, c.key), eb.and([eb(column, '=', c.key), eb('r.rid', op, c.rid)])]));
     }
     if (column !== 'r.rid') page = page.orderBy(column, dir);
-    const rows = (await page.orderBy('r.rid', dir).limit(q.count + 1).execute()) as (CurrentRow & { sort_date?: number })[];
+    const rows = (await page.orderBy('r.rid', dir).limit(q.count + 1).execute()) as (CurrentRow & { sort_key?: number })[];
     const more = rows.length > q.count;
     const kept = rows.slice(0, q.count);
     if (backwards) kept.reverse();
-    const keyOf = (r: CurrentRow & { sort_date?: number }) => (column === 'r.rid' ? r.rid : Number(r.sort_date));
+    const keyOf = (r: CurrentRow & { sort_key?: number }) => (column === 'r.rid' ? Number(r.rid) : Number(r.sort_key));
     const first = kept[0];
     const last = kept[kept.length - 1];
     const hasNext = backwards ? true : more;
