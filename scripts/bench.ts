@@ -92,7 +92,8 @@ if (!category || !searchPatients?.length || !obsIds.length) {
   process.exit(1);
 }
 const pick = <T>(a: readonly T[]) => a[Math.floor(Math.random() * a.length)]!;
-const searchPath = () => `/fhir/Observation?patient=${pick(searchPatients)}&category=${category}&_count=50`;
+const readPaths = obsIds.slice(0, 5000).map((id) => `/fhir/Observation/${id}`);
+const searchPaths = searchPatients.map((p) => `/fhir/Observation?patient=${p}&category=${category}&_count=50`);
 
 // 3. The server under test and the bare route, each in its own process.
 const PORT = 18080 + Math.floor(Math.random() * 1000);
@@ -110,7 +111,16 @@ for (let i = 0; ; i++) {
   }
   await new Promise((r) => setTimeout(r, 200));
 }
-const sample = await fetch(`${origin}/fhir/Observation/${obsIds[0]}`);
+// A system/ token from the sandbox backend client: the read path then includes bearer resolution and the scope check.
+const tokenRes = await fetch(`${origin}/auth/token`, {
+  method: 'POST',
+  headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+  body: 'grant_type=client_credentials&scope=system%2F*.rs',
+});
+const accessToken = ((await tokenRes.json()) as { access_token: string }).access_token;
+const auth = { authorization: `Bearer ${accessToken}` };
+const sample = await fetch(`${origin}/fhir/Observation/${obsIds[0]}`, { headers: auth });
+if (!sample.ok) throw new Error(`sample read failed: ${sample.status}`);
 const sampleBody = await sample.text();
 const bodyFile = resolve(dirname(dbFile), 'read-body.json');
 writeFileSync(bodyFile, sampleBody);
@@ -122,21 +132,22 @@ const bare = fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.hea
 children.push(bare);
 await new Promise<void>((r) => bare.once('message', () => r()));
 
-const pids = () => [process.pid, server.pid!, bare.pid!];
+const loaders: number[] = [];
+const pids = () => [process.pid, server.pid!, bare.pid!, ...loaders];
 type Row = LoadResult & { name: string; foreignCores: number; contended: boolean };
 const rows: Row[] = [];
-const http = async (name: string, o: string, paths: () => string) => {
+const http = async (name: string, o: string, paths: readonly string[], headers: Record<string, string> = auth) => {
   log(`${name} ...`);
-  const r = await clean(pids, () => load({ origin: o, paths, connections, seconds, warmupSeconds }));
+  const r = await clean(pids, () => load({ origin: o, paths, connections, seconds, warmupSeconds, headers }, (pid) => loaders.push(pid)));
   const row = { name, ...r.value, foreignCores: r.foreignCores, contended: r.contended };
   rows.push(row);
   log(`  ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}, foreign ${row.foreignCores} cores`);
   return row;
 };
 
-const bareStart = await http('bare Fastify route (start)', `http://127.0.0.1:${barePort}`, () => `/fhir/Observation/${pick(obsIds)}`);
-const read = await http('FHIR read Observation by id', origin, () => `/fhir/Observation/${pick(obsIds)}`);
-const search = await http(`FHIR search patient+category=${category} (50 entries)`, origin, searchPath);
+const bareStart = await http('bare Fastify route (start)', `http://127.0.0.1:${barePort}`, readPaths);
+const read = await http('FHIR read Observation by id (bearer token)', origin, readPaths);
+const search = await http(`FHIR search patient+category=${category} (50 entries, bearer token)`, origin, searchPaths);
 
 // 4. The storage limit: the same query, in this process, straight against the database.
 log('in-process search (store) ...');
@@ -157,7 +168,7 @@ const inproc = await clean(pids, async () => {
 await db.close();
 log(`  ${inproc.value} searches/s, foreign ${inproc.foreignCores} cores`);
 
-const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, () => `/fhir/Observation/${pick(obsIds)}`);
+const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, readPaths);
 cleanup();
 
 const bareMean = (bareStart.rps + bareEnd.rps) / 2;

@@ -1,5 +1,6 @@
-// One autocannon measurement: warm-up, then a timed run; returns req/s and latency percentiles.
-import autocannon from 'autocannon';
+// One HTTP measurement: autocannon in a child process, cycling through `paths`; returns req/s and latencies.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface LoadResult {
   readonly rps: number;
@@ -12,30 +13,26 @@ export interface LoadResult {
 
 export interface LoadOptions {
   readonly origin: string;
-  readonly paths: () => string;
+  readonly paths: readonly string[];
   readonly connections: number;
   readonly seconds: number;
   readonly warmupSeconds: number;
+  readonly headers?: Record<string, string>;
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
 }
 
-async function run(o: LoadOptions, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url: o.origin,
-    connections: o.connections,
-    duration: seconds,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: o.paths() }) }],
+/** Runs the load; `onChild` learns the load generator's pid so the contention check can count it as ours. */
+export function load(o: LoadOptions, onChild?: (pid: number) => void): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (child.pid) onChild?.(child.pid);
+    child.once('message', (m) => {
+      resolve(m as LoadResult);
+      child.kill();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => code && reject(new Error(`load generator exited with ${code}`)));
+    child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body });
   });
-  return {
-    rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    bytesPerSec: Math.round(result.throughput.average),
-  };
-}
-
-export async function load(o: LoadOptions): Promise<LoadResult> {
-  if (o.warmupSeconds > 0) await run(o, o.warmupSeconds);
-  return run(o, o.seconds);
 }
