@@ -20,7 +20,8 @@ export interface SearchRequest {
   readonly sort: SortKey;
   readonly count: number;
   readonly cursor?: Cursor;
-  readonly total: 'none' | 'accurate';
+  /** 'first-page': counted when no cursor is given (the default); 'accurate': on every page; 'none': never */
+  readonly total: 'none' | 'accurate' | 'first-page';
   readonly summaryCount: boolean;
   readonly includes: readonly IncludeSpec[];
   readonly warnings: readonly Issue[];
@@ -45,7 +46,8 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
   let sort: SortKey = 'rid';
   let count = DEFAULT_COUNT;
   let cursor: Cursor | undefined;
-  let total: 'none' | 'accurate' = 'accurate';
+  // Counting costs as much as the page itself; by default count once, on the first page.
+  let total: 'none' | 'accurate' | 'first-page' = 'first-page';
   let summaryCount = false;
   const includes: IncludeSpec[] = [];
 

@@ -89,7 +89,7 @@ export class FhirService {
       sort: request.sort,
       count: request.summaryCount ? 0 : request.count,
       ...(request.cursor ? { cursor: request.cursor } : {}),
-      total: request.summaryCount || request.total === 'accurate',
+      total: request.summaryCount || request.total === 'accurate' || (request.total === 'first-page' && !request.cursor),
     });
     // Included patients pass the same gate as a read of them would; the caller supplies the Patient policy.
     const included = request.includes.length ? await this.#included(page.rows, opts.includePolicy ?? UNRESTRICTED) : [];

@@ -45,6 +45,8 @@ function openSqlite(filename: string): Db {
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -131072');
   raw.pragma('mmap_size = 1073741824');
+  // Keep planner statistics fresh on long-lived connections (SQLite's advice for applications that stay open).
+  raw.pragma('optimize = 0x10002');
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {

@@ -3,6 +3,7 @@ import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'k
 import type { Db, Dialect } from './db.js';
 import * as m0001 from './migrations/2026-11-25T0001-resources.js';
 import * as m0002 from './migrations/2026-11-25T0002-oidc.js';
+import * as m0003 from './migrations/2026-11-25T0003-patient-rid-index.js';
 
 interface DialectMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -13,6 +14,7 @@ interface DialectMigration {
 const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0001-resources': m0001,
   '2026-11-25T0002-oidc': m0002,
+  '2026-11-25T0003-patient-rid-index': m0003,
 };
 
 class StaticProvider implements MigrationProvider {
