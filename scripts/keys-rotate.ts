@@ -1,0 +1,25 @@
+// npm run keys:rotate: adds new signing keys (RS256, ES256) and keeps the current ones published until every
+// token they signed has expired. Restart the server instances afterwards; they sign with the new keys from then on.
+import { ConfigError, loadConfig } from '../src/config.js';
+import { rotateKeys } from '../src/auth/keys.js';
+import { openDb } from '../src/store/db.js';
+import { KeyStore } from '../src/store/keys.js';
+import { migrateToLatest } from '../src/store/migrate.js';
+
+// The longest-lived token a signing key signs is the ID token (1 hour); keep a day of margin for clock skew and
+// instances that restart late.
+const KEEP_SECONDS = 24 * 3600;
+
+try {
+  const config = loadConfig();
+  const db = openDb(config.database);
+  await migrateToLatest(db);
+  const { added, retiring } = await rotateKeys(new KeyStore(db), KEEP_SECONDS);
+  await db.close();
+  console.log(`Added signing keys: ${added.join(', ')}`);
+  console.log(retiring.length ? `Still published until ${new Date(Date.now() + KEEP_SECONDS * 1000).toISOString()}, then removed: ${retiring.join(', ')}` : 'No earlier keys were active.');
+  console.log('Restart every server instance so new tokens are signed with the new keys.');
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
