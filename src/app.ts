@@ -39,7 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const fhir = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
   const started = new Date().toISOString();
-  const accounts = new DemoAccountDirectory();
+  const accounts = new DemoAccountDirectory(config.sandbox);
   const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,

@@ -36,13 +36,16 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
 ];
 
 export class DemoAccountDirectory implements AccountDirectory {
+  /** Outside sandbox mode the demo accounts do not exist (real accounts arrive with the portal). */
+  constructor(private readonly enabled: boolean) {}
+
   async findAccount(accountId: string): Promise<DemoAccount | undefined> {
-    return DEMO_ACCOUNTS.find((a) => a.accountId === accountId);
+    return this.enabled ? DEMO_ACCOUNTS.find((a) => a.accountId === accountId) : undefined;
   }
 
   /** Same work whether or not the user exists, so timing does not reveal account names. */
   async authenticate(username: string, password: string): Promise<DemoAccount | undefined> {
-    const account = DEMO_ACCOUNTS.find((a) => a.username === username.trim().toLowerCase());
+    const account = this.enabled ? DEMO_ACCOUNTS.find((a) => a.username === username.trim().toLowerCase()) : undefined;
     const a = Buffer.from(password.padEnd(64).slice(0, 64));
     const b = Buffer.from(DEMO_PASSWORD.padEnd(64));
     const ok = timingSafeEqual(a, b) && password === DEMO_PASSWORD;
