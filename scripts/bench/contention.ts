@@ -1,5 +1,6 @@
 // Contention check: CPU time on this machine spent by processes other than ours during a measurement, in cores.
 // Other sessions share the box; a run with foreign load is reported (and repeated by the caller) rather than trusted.
+// Kernel threads (e.g. the DAMON reclaimer, kdamond) count as foreign too.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
@@ -18,7 +19,8 @@ function snap(pids: readonly number[]): Snap {
     try {
       const s = readFileSync(`/proc/${p}/stat`, 'utf8');
       const x = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      ours += Number(x[11]) + Number(x[12]);
+      // utime + stime, plus cutime + cstime: a load generator that has exited and been reaped still counts as ours.
+      ours += Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14]);
     } catch {
       // the process may have exited; its time no longer counts
     }

@@ -41,6 +41,7 @@ export const CAPABILITIES = [
   'permission-v1',
   'permission-v2',
   'sso-openid-connect',
+  'authorize-post',
 ] as const;
 
 export function smartConfiguration(e: Endpoints, scopesSupported: readonly string[]) {
