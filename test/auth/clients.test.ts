@@ -143,3 +143,27 @@ t.test('EHR launch', async (t) => {
     t.ok(flow.callback.searchParams.get('code'));
   });
 });
+
+t.test('clients declared in CLIENTS_FILE are loaded at start; a broken file stops the start with a clear message', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { loadClientsFile } = await import('../../src/auth/clients.js');
+  const dir = mkdtempSync(join(tmpdir(), 'clients-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'clients.json');
+  writeFileSync(file, JSON.stringify([{ client_id: 'ops-backend', client_name: 'Ops Reporting', client_secret: 'ops-secret-ops-secret-ops-secret-1234', token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'system/Patient.rs' }]));
+  const server = await startSmartServer(t, { env: { CLIENTS_FILE: file, SANDBOX: 'false' } });
+  const res = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'ops-backend', client_secret: 'ops-secret-ops-secret-ops-secret-1234', scope: 'system/Patient.rs system/Observation.rs' }),
+  });
+  const body = (await res.json()) as { scope: string };
+  t.equal(res.status, 200);
+  t.equal(body.scope, 'system/Patient.rs', 'the client gets only the scopes its metadata allows');
+  writeFileSync(file, '{"not": "an array"}');
+  t.throws(() => loadClientsFile(file), /CLIENTS_FILE .* must hold a JSON array/);
+  writeFileSync(file, 'nope');
+  t.throws(() => loadClientsFile(file), /could not be read as JSON/);
+});
