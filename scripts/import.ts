@@ -1,60 +1,102 @@
-// npm run import -- FILE...: loads FHIR Bundles and NDJSON into the configured database (DATABASE_URL).
+// npm run import -- FILE...: loads FHIR Bundles and NDJSON into the configured database (DATABASE_URL), like the
+// server's first-start seeding but for any files. Progress goes to stderr, the summary to stdout.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { importFiles } from '../src/fhir/import/importer.js';
+import { DEFAULT_BATCH_SIZE, importFiles, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
 import { FhirService } from '../src/fhir/service.js';
 import { openDb } from '../src/store/db.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { ResourceStore } from '../src/store/resources.js';
 
 const USAGE = `usage: npm run import -- [--batch-size N] FILE...
-  FILE  a FHIR Bundle (transaction, batch, collection, searchset) or resource as .json, or NDJSON (.ndjson)
-  Writes to DATABASE_URL (default sqlite:./data/smart.db). Exit code 0: all imported; 1: some resources failed; 2: usage.`;
 
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { 'batch-size': { type: 'string' }, help: { type: 'boolean' } } });
-} catch (err) {
-  console.error(`${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (parsed.values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const files = parsed.positionals;
-const batchSize = parsed.values['batch-size'] === undefined ? 1000 : Number(parsed.values['batch-size']);
-if (!files.length || !Number.isInteger(batchSize) || batchSize < 1) {
-  console.error(USAGE);
+  FILE              a FHIR Bundle (transaction, batch, collection, searchset) or a single resource as JSON,
+                    or NDJSON (.ndjson / .jsonl, one resource per line), e.g. Synthea or bulk-export output
+  --batch-size N    resources per database transaction (default ${DEFAULT_BATCH_SIZE})
+  --help            this text
+
+Writes to DATABASE_URL (default sqlite:./data/smart.db). Only Patient, Observation, AllergyIntolerance,
+MedicationStatement and Immunization are stored; other types are counted and skipped. Ids are kept, so
+importing a file again updates its resources (new versions) rather than duplicating them.
+
+Exit code: 0 everything imported; 1 some resources or files failed; 2 usage or configuration error.`;
+
+const ERRORS_SHOWN = 20;
+
+function usageError(message: string): never {
+  process.stderr.write(`import: ${message}\n\n${USAGE}\n`);
   process.exit(2);
 }
 
-try {
-  const config = loadConfig();
+function parse(): { files: string[]; batchSize: number } {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { 'batch-size': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const size = parsed.values['batch-size'];
+  const batchSize = size === undefined ? DEFAULT_BATCH_SIZE : Number(size);
+  if (!Number.isInteger(batchSize) || batchSize < 1) usageError(`--batch-size must be a positive integer, not "${size}"`);
+  if (!parsed.positionals.length) usageError('no files given');
+  return { files: parsed.positionals, batchSize };
+}
+
+function progressLine(p: ImportProgress): string {
+  return `[import] ${p.done} imported, ${p.skipped} skipped, ${p.errors} errors, ${Math.round(p.rate)}/s${p.file ? ` (${p.file})` : ''}\n`;
+}
+
+function printSummary(r: ImportReport): void {
+  const total = Object.values(r.imported).reduce((a, b) => a + b, 0);
+  const skippedTotal = Object.values(r.skipped).reduce((a, b) => a + b, 0);
+  const row = (label: string, n: number) => `  ${label.padEnd(28)} ${String(n).padStart(10)}`;
+  console.log(`Imported ${total} resources from ${r.files} file(s) in ${r.seconds.toFixed(1)} s (${r.resourcesPerSecond} resources/s)`);
+  for (const [type, n] of Object.entries(r.imported).sort()) console.log(row(type, n));
+  if (skippedTotal) {
+    console.log(`Skipped ${skippedTotal} resources of types not served here:`);
+    for (const [type, n] of Object.entries(r.skipped).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(row(type, n));
+  }
+  console.log(`Conditional references to resources outside the files, kept as logical (identifier) references: ${r.conditionalReferences}`);
+  if (!r.errors.length) {
+    console.log('Errors: none');
+    return;
+  }
+  console.log(`Errors: ${r.errors.length}`);
+  for (const e of r.errors.slice(0, ERRORS_SHOWN)) console.log(`  ${[e.file, e.location, e.resource].filter(Boolean).join(' ')}: ${e.message}`);
+  if (r.errors.length > ERRORS_SHOWN) console.log(`  ... and ${r.errors.length - ERRORS_SHOWN} more`);
+}
+
+async function main(): Promise<number> {
+  const { files, batchSize } = parse();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) usageError(err.message);
+    throw err;
+  }
   const db = openDb(config.database);
-  await migrateToLatest(db);
-  const service = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
-  const report = await importFiles(service, files, {
-    batchSize,
-    onProgress: (p) => process.stderr.write(`  ${p.done} resources, ${Math.round(p.rate)}/s\n`),
-  });
-  await db.close();
-  const total = Object.values(report.imported).reduce((a, b) => a + b, 0);
-  console.log(`Imported ${total} resources from ${report.files} file(s) in ${report.seconds.toFixed(1)} s (${report.resourcesPerSecond}/s)`);
-  for (const [type, n] of Object.entries(report.imported).sort()) console.log(`  ${type.padEnd(24)} ${n}`);
-  const skipped = Object.entries(report.skipped).sort((a, b) => b[1] - a[1]);
-  if (skipped.length) {
-    console.log('Skipped (types not served here):');
-    for (const [type, n] of skipped) console.log(`  ${type.padEnd(24)} ${n}`);
+  try {
+    await migrateToLatest(db);
+    const service = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
+    const report = await importFiles(service, files, { batchSize, onProgress: (p) => process.stderr.write(progressLine(p)) });
+    printSummary(report);
+    return report.errors.length ? 1 : 0;
+  } finally {
+    await db.close();
   }
-  if (report.conditionalReferences) console.log(`Conditional references to resources not in the files, kept as logical references: ${report.conditionalReferences}`);
-  if (report.errors.length) {
-    console.log(`Errors (${report.errors.length}):`);
-    for (const e of report.errors.slice(0, 20)) console.log(`  ${e.location}${e.resource ? ` ${e.resource}` : ''}: ${e.message}`);
-    if (report.errors.length > 20) console.log(`  ... and ${report.errors.length - 20} more`);
-  }
-  process.exit(report.errors.length ? 1 : 0);
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(2);
 }
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`import failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,89 +1,356 @@
-import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importFiles } from '../../src/fhir/import/importer.js';
-import { startTestApp } from '../helpers/app.js';
+import type { Bundle, Immunization, Observation, Patient, Provenance } from 'fhir/r4.js';
+import { importFiles, importResources, type ImportProgress } from '../../src/fhir/import/importer.js';
+import { seedIfEmpty } from '../../src/fhir/seed.js';
+import { ResourceStore } from '../../src/store/resources.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/synthea/', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURES = join(REPO, '../shared/fixtures/synthea');
 const DINO = join(FIXTURES, 'Dino214_Parisian75_40d82b80-b682-cd8b-da6d-396809878641.json');
+const JUDSON = join(FIXTURES, 'Judson_Eichmann_34d4fd7e-b2b6-42fc-adb5-09db196b8662.json');
 const P355 = join(FIXTURES, 'uscore_bundle_patient_355.json');
 const NDJSON = join(FIXTURES, 'Patient.000.ndjson');
+const DINO_ID = '40d82b80-b682-cd8b-da6d-396809878641';
 
-const search = async (server: Awaited<ReturnType<typeof startTestApp>>['server'], url: string) => JSON.parse((await server.inject({ url })).body) as { total: number; entry?: { resource: Record<string, unknown> }[] };
+async function get<T = Bundle>(app: TestApp, url: string): Promise<T> {
+  const res = await app.server.inject({ url });
+  if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode} ${res.body}`);
+  return JSON.parse(res.body) as T;
+}
 
-t.test('a Synthea transaction bundle imports the served types, keeps ids and rewrites urn references', async (t) => {
-  const { server, fhir } = await startTestApp(t);
-  const report = await importFiles(fhir, [DINO]);
-  t.same(report.imported, { Patient: 1, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
-  t.equal(report.skipped.MedicationRequest, 2, 'MedicationRequest is skipped and counted');
-  t.equal(report.skipped.Claim, 18);
-  t.equal(report.skipped.ExplanationOfBenefit, 16);
-  t.equal(report.errors.length, 0);
-  t.equal(report.conditionalReferences, 122, 'conditional Practitioner/Organization references are replaced and counted');
-  const patients = await search(server, '/fhir/Patient');
-  const id = patients.entry![0]!.resource.id as string;
-  t.equal(id, '40d82b80-b682-cd8b-da6d-396809878641', "the urn:uuid becomes the patient's id");
-  t.equal((await search(server, `/fhir/Observation?patient=${id}`)).total, 62, 'rewritten references are searchable');
-  const obs = (await search(server, `/fhir/Observation?patient=${id}&_count=1`)).entry![0]!.resource as { subject: { reference: string }; encounter?: { reference: string } };
-  t.equal(obs.subject.reference, `Patient/${id}`);
-  t.match(obs.encounter?.reference, /^Encounter\/[0-9a-f-]+$/, 'references to types we do not serve are rewritten too');
-});
-
-t.test('a PUT entry keeps its id even when its fullUrl is a urn (Inferno patient 355)', async (t) => {
-  const { server, fhir } = await startTestApp(t);
-  const report = await importFiles(fhir, [P355]);
-  t.equal(report.errors.length, 0, JSON.stringify(report.errors.slice(0, 3)));
-  t.equal(report.imported.Patient, 1);
-  t.equal((await server.inject({ url: '/fhir/Patient/355' })).statusCode, 200);
-  t.equal((await search(server, '/fhir/Observation?patient=355')).total, 140, 'references through the urn point at Patient/355');
-  t.equal((await search(server, '/fhir/Immunization?patient=355')).total, 20, 'including the not-done Immunization with occurrenceString');
-});
-
-t.test('NDJSON imports line by line and reports bad lines with their location while importing the rest', async (t) => {
-  const { fhir } = await startTestApp(t);
+function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'import-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const bad = join(dir, 'mixed.ndjson');
+  return dir;
+}
+
+function writeJson(path: string, value: unknown): string {
+  writeFileSync(path, JSON.stringify(value));
+  return path;
+}
+
+t.test('a Synthea transaction bundle imports its Patient, 62 Observations, 2 AllergyIntolerances and 6 Immunizations and counts every skipped type', async (t) => {
+  const app = await startTestApp(t);
+  const report = await importFiles(app.fhir, [DINO]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 1, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
+  t.same(report.skipped, {
+    Claim: 18,
+    Condition: 16,
+    Encounter: 16,
+    ExplanationOfBenefit: 16,
+    Procedure: 12,
+    DiagnosticReport: 9,
+    CarePlan: 2,
+    CareTeam: 2,
+    MedicationRequest: 2,
+  });
+  t.equal(report.files, 1);
+  t.ok(report.seconds > 0 && report.resourcesPerSecond > 0, 'the report carries timing');
+  // Dino214's 122 conditional references all sit in Claims, Encounters, EOBs, CareTeams and MedicationRequests.
+  t.equal(report.conditionalReferences, 0, 'conditional references in skipped resources are not counted as imported');
+});
+
+t.test('urn:uuid references become Patient/<id> references that patient searches find', async (t) => {
+  const app = await startTestApp(t);
+  await importFiles(app.fhir, [DINO]);
+  const patients = await get(app, '/fhir/Patient');
+  t.equal(patients.entry?.[0]?.resource?.id, DINO_ID, "the entry's urn:uuid is the patient's id");
+  t.equal((await get(app, `/fhir/Observation?patient=${DINO_ID}&_total=accurate`)).total, 62);
+  t.equal((await get(app, `/fhir/AllergyIntolerance?patient=${DINO_ID}`)).total, 2);
+  t.equal((await get(app, `/fhir/Immunization?patient=Patient/${DINO_ID}`)).total, 6);
+  const obs = (await get(app, `/fhir/Observation?patient=${DINO_ID}&_count=1`)).entry![0]!.resource as Observation;
+  t.equal(obs.subject?.reference, `Patient/${DINO_ID}`);
+  t.match(obs.encounter?.reference, /^Encounter\/[0-9a-f-]{36}$/, 'references to served-elsewhere types become Type/id as well');
+  t.notMatch(JSON.stringify(obs), /urn:uuid:/, 'no urn:uuid reference is left');
+});
+
+t.test('a PUT entry keeps its id and its urn fullUrl maps to it (Inferno patient 355)', async (t) => {
+  const app = await startTestApp(t);
+  const report = await importFiles(app.fhir, [P355]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 1, Observation: 140, AllergyIntolerance: 10, Immunization: 20 });
+  t.equal(report.skipped.MedicationRequest, 20);
+  t.equal((await get<Patient>(app, '/fhir/Patient/355')).id, '355');
+  t.equal((await get(app, '/fhir/Observation?patient=355&_total=accurate')).total, 140, 'urn:uuid:e91975f5-… references point at Patient/355');
+  t.equal((await get(app, '/fhir/AllergyIntolerance?patient=355')).total, 10);
+  t.equal((await get(app, '/fhir/Immunization?patient=355')).total, 20, 'including the not-done Immunization with occurrenceString');
+});
+
+t.test('an older Synthea bundle imports with its inline Organization and Practitioner skipped and the Patient id from its urn, not the file name', async (t) => {
+  const app = await startTestApp(t);
+  const report = await importFiles(app.fhir, [JUDSON]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 1, Observation: 56, AllergyIntolerance: 7, Immunization: 5 });
+  t.equal(report.skipped.Organization, 1);
+  t.equal(report.skipped.Practitioner, 1);
+  t.equal((await get(app, '/fhir/Observation?patient=195bd73c-1ef3-400d-9269-a0d9042afafe&_total=accurate')).total, 56);
+  t.equal((await app.server.inject({ url: '/fhir/Patient/34d4fd7e-b2b6-42fc-adb5-09db196b8662' })).statusCode, 404);
+});
+
+t.test('bulk NDJSON Patients import line by line with their own ids', async (t) => {
+  const app = await startTestApp(t);
+  const report = await importFiles(app.fhir, [NDJSON]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 13 });
+  t.equal((await get(app, '/fhir/Patient?_total=accurate')).total, 13);
+  t.equal((await get<Patient>(app, '/fhir/Patient/129c6ac7-8d06-89de-ad63-0204a93e76c3')).id, '129c6ac7-8d06-89de-ad63-0204a93e76c3');
+});
+
+// A collection Bundle as we would write one: absolute fullUrls, a Patient found by identifier, conditional references
+// to a Practitioner and a Location that are not in the file, and a contained resource pointing at a bundle entry.
+function ownCollection(): Record<string, unknown> {
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [
+      {
+        fullUrl: 'http://example.org/fhir/Patient/ann',
+        resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:mrn', value: 'A-1' }], name: [{ family: 'Ann' }] },
+      },
+      {
+        fullUrl: 'http://example.org/fhir/Immunization/imm-1',
+        resource: {
+          resourceType: 'Immunization',
+          id: 'imm-1',
+          status: 'completed',
+          vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '140' }] },
+          patient: { reference: 'Patient?identifier=urn:test:mrn|A-1' },
+          occurrenceDateTime: '2021-10-01T10:00:00Z',
+          location: { reference: 'Location?identifier=https://github.com/synthetichealth/synthea|loc-9' },
+          performer: [{ actor: { reference: 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999991234', display: 'Dr. Rivera' } }],
+        },
+      },
+      {
+        fullUrl: 'urn:uuid:7d1e4a0c-65a1-4c59-9b1a-2f4a3f0f5a11',
+        resource: {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'weight' },
+          subject: { reference: 'http://example.org/fhir/Patient/ann' },
+          contained: [{ resourceType: 'Provenance', id: 'p', target: [{ reference: 'http://example.org/fhir/Immunization/imm-1' }] }],
+          valueQuantity: { value: 70, unit: 'kg' },
+        },
+      },
+    ],
+  };
+}
+
+t.test('a collection Bundle of our own imports with ids from its fullUrls and references resolved inside the bundle', async (t) => {
+  const app = await startTestApp(t);
+  const file = writeJson(join(tempDir(t), 'own.json'), ownCollection());
+  const report = await importFiles(app.fhir, [file]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 1, Immunization: 1, Observation: 1 });
+  t.equal((await get<Patient>(app, '/fhir/Patient/ann')).id, 'ann', 'an absolute fullUrl without a resource id gives the id');
+  const obs = await get<Observation>(app, '/fhir/Observation/7d1e4a0c-65a1-4c59-9b1a-2f4a3f0f5a11');
+  t.equal(obs.subject?.reference, 'Patient/ann');
+  t.equal((obs.contained?.[0] as Provenance).target[0]!.reference, 'Immunization/imm-1', 'contained resources are rewritten too');
+  const imm = await get<Immunization>(app, '/fhir/Immunization/imm-1');
+  t.equal(imm.patient.reference, 'Patient/ann', 'a conditional reference matching an entry of the bundle resolves to it');
+  t.equal((await get(app, '/fhir/Immunization?patient=ann')).total, 1);
+});
+
+t.test('conditional references to resources outside the file become logical references and are counted', async (t) => {
+  const app = await startTestApp(t);
+  const file = writeJson(join(tempDir(t), 'own.json'), ownCollection());
+  const report = await importFiles(app.fhir, [file]);
+  t.equal(report.conditionalReferences, 2);
+  const imm = await get<Immunization>(app, '/fhir/Immunization/imm-1');
+  t.same(imm.location, { identifier: { system: 'https://github.com/synthetichealth/synthea', value: 'loc-9' }, type: 'Location' });
+  t.same(imm.performer?.[0]?.actor, { display: 'Dr. Rivera', identifier: { system: 'http://hl7.org/fhir/sid/us-npi', value: '9999991234' }, type: 'Practitioner' }, 'the display is kept');
+});
+
+t.test('a searchset Bundle imports its matches and includes and skips its OperationOutcome', async (t) => {
+  const app = await startTestApp(t);
+  const searchset = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    entry: [
+      { fullUrl: 'http://other.example/fhir/Observation/s1', search: { mode: 'match' }, resource: { resourceType: 'Observation', id: 's1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/s-pat' } } },
+      { fullUrl: 'http://other.example/fhir/Patient/s-pat', search: { mode: 'include' }, resource: { resourceType: 'Patient', id: 's-pat' } },
+      { search: { mode: 'outcome' }, resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] } },
+    ],
+  };
+  const report = await importFiles(app.fhir, [writeJson(join(tempDir(t), 'searchset.json'), searchset)]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Observation: 1, Patient: 1 });
+  t.same(report.skipped, { OperationOutcome: 1 });
+  t.equal((await get(app, '/fhir/Observation?patient=s-pat')).total, 1);
+});
+
+t.test('bad NDJSON lines and invalid resources are reported with file and line while the rest imports', async (t) => {
+  const app = await startTestApp(t);
+  const file = join(tempDir(t), 'mixed.ndjson');
   writeFileSync(
-    bad,
+    file,
     [
       JSON.stringify({ resourceType: 'Patient', id: 'ok-1', gender: 'female' }),
       '{not json',
       JSON.stringify({ resourceType: 'Observation', id: 'no-status', code: { text: 'x' } }),
       '',
       JSON.stringify({ resourceType: 'Claim', id: 'c1' }),
-      JSON.stringify({ resourceType: 'Patient', id: 'ok-2', birthDate: '1990-02-30' }),
-      JSON.stringify({ resourceType: 'Patient', id: 'ok-3' }),
-    ].join('\n'),
+      JSON.stringify({ resourceType: 'Patient', id: 'bad-date', birthDate: '1990-02-30' }),
+      JSON.stringify({ resourceType: 'Patient', gender: 'male' }),
+      JSON.stringify([1, 2]),
+      JSON.stringify({ resourceType: 'Patient', id: 'ok-2' }),
+    ].join('\r\n'),
   );
-  const report = await importFiles(fhir, [NDJSON, bad, join(dir, 'missing.json')]);
-  t.equal(report.imported.Patient, 13 + 2, '13 Synthea patients and the two good lines');
+  const report = await importFiles(app.fhir, [NDJSON, file]);
+  t.same(report.imported, { Patient: 13 + 2 }, '13 Synthea patients and the two good lines');
   t.same(report.skipped, { Claim: 1 });
-  const locations = report.errors.map((e) => e.location);
-  t.ok(locations.some((l) => l.includes('mixed.ndjson line 2') && l.includes('not JSON')), 'the unparsable line is named');
-  t.ok(report.errors.some((e) => e.location.endsWith('mixed.ndjson line 3') && /Observation\.status/.test(e.message)), 'the invalid resource is named with the problem');
-  t.ok(report.errors.some((e) => e.location.endsWith('mixed.ndjson line 6') && /birthDate/.test(e.message)), 'an impossible date is reported');
-  t.ok(report.errors.some((e) => e.location.endsWith('missing.json')), 'a missing file is reported and the import goes on');
+  const at = (line: number) => report.errors.find((e) => e.file === file && e.location === `line ${line}`);
+  t.match(at(2), { message: /not JSON/ }, 'the unparsable line');
+  t.match(at(3), { resource: 'Observation/no-status', message: /Observation\.status/ }, 'the invalid resource, with its problem');
+  t.match(at(6), { resource: 'Patient/bad-date', message: /birthDate/ }, 'an impossible date');
+  t.match(at(7), { resource: 'Patient', message: /no id/ }, 'a resource without an id');
+  t.match(at(8), { message: /not a FHIR resource/ }, 'JSON that is not a resource');
+  t.equal(report.errors.length, 5);
+  t.equal((await app.server.inject({ url: '/fhir/Patient/ok-2' })).statusCode, 200, 'lines after the bad ones still import');
 });
 
-t.test('re-importing the same file creates new versions, not duplicates', async (t) => {
-  const { server, fhir } = await startTestApp(t);
-  await importFiles(fhir, [DINO]);
-  await importFiles(fhir, [DINO]);
-  const patients = await search(server, '/fhir/Patient');
+t.test('a file that is neither JSON nor NDJSON is reported once and the next file still imports', async (t) => {
+  const app = await startTestApp(t);
+  const dir = tempDir(t);
+  const binary = join(dir, 'photo.json');
+  writeFileSync(binary, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]));
+  const text = join(dir, 'notes.ndjson');
+  writeFileSync(text, Array.from({ length: 50 }, (_, i) => `note ${i}: nothing to see`).join('\n'));
+  const folder = join(dir, 'folder.json');
+  mkdirSync(folder);
+  const report = await importFiles(app.fhir, [binary, text, folder, join(dir, 'missing.json'), NDJSON]);
+  t.equal(report.files, 5);
+  t.same(
+    report.errors.map((e) => [e.file, e.location]),
+    [binary, text, folder, join(dir, 'missing.json')].map((f) => [f, '']),
+    'one error per unreadable file, none per line',
+  );
+  t.match(report.errors[1]!.message, /neither JSON nor NDJSON/);
+  t.match(report.errors[3]!.message, /no such file/);
+  t.same(report.imported, { Patient: 13 });
+});
+
+t.test('NDJSON saved with a .json name is read as NDJSON', async (t) => {
+  const app = await startTestApp(t);
+  const file = join(tempDir(t), 'patients.json');
+  writeFileSync(file, `${JSON.stringify({ resourceType: 'Patient', id: 'n1' })}\n${JSON.stringify({ resourceType: 'Patient', id: 'n2' })}\n`);
+  const report = await importFiles(app.fhir, [file]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 2 });
+});
+
+t.test('re-importing the same file creates version 2 of each resource, not duplicates', async (t) => {
+  const app = await startTestApp(t);
+  await importFiles(app.fhir, [DINO]);
+  const again = await importFiles(app.fhir, [DINO]);
+  t.same(again.imported, { Patient: 1, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
+  const patients = await get(app, '/fhir/Patient?_total=accurate');
   t.equal(patients.total, 1);
-  t.equal((patients.entry![0]!.resource.meta as { versionId: string }).versionId, '2');
-  t.equal((await search(server, '/fhir/Observation')).total, 62);
+  t.equal(patients.entry![0]!.resource!.meta?.versionId, '2');
+  t.equal((await get(app, '/fhir/Observation?_total=accurate')).total, 62);
+  t.equal((await get(app, `/fhir/Patient/${DINO_ID}/_history`)).total, 2);
 });
 
-t.test('the seed data set imports without a single error', async (t) => {
-  const { fhir } = await startTestApp(t);
-  const seedDir = fileURLToPath(new URL('../../fhir-resources/seed/', import.meta.url));
-  const { readdirSync } = await import('node:fs');
-  const report = await importFiles(fhir, readdirSync(seedDir).map((f) => join(seedDir, f)));
-  t.equal(report.errors.length, 0, JSON.stringify(report.errors.slice(0, 3)));
+t.test('small batches give the same result and progress reports counts and rate', async (t) => {
+  const app = await startTestApp(t);
+  const seen: ImportProgress[] = [];
+  const report = await importFiles(app.fhir, [DINO, NDJSON], { batchSize: 7, progressEveryMs: 0, onProgress: (p) => seen.push(p) });
+  t.same(report.imported, { Patient: 14, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
+  t.ok(seen.length > 10, 'progress after every batch when asked to');
+  const last = seen[seen.length - 1]!;
+  t.equal(last.done, 84);
+  t.equal(last.file, NDJSON);
+  t.ok(last.skipped > 0 && last.rate > 0 && last.seconds > 0);
+  t.ok(seen.every((p, i) => i === 0 || p.done >= seen[i - 1]!.done), 'counts only grow');
+});
+
+t.test('importResources takes resources from any iterable and reports their own locations', async (t) => {
+  const app = await startTestApp(t);
+  const report = await importResources(app.fhir, [
+    { resource: { resourceType: 'Patient', id: 'it-1' }, location: 'item 0', file: 'generator' },
+    { resource: { resourceType: 'Patient', id: 'bad id' }, location: 'item 1', file: 'generator' },
+  ]);
+  t.same(report.imported, { Patient: 1 });
+  t.match(report.errors, [{ file: 'generator', location: 'item 1', message: /not a valid FHIR id/ }]);
+});
+
+t.test('seedIfEmpty imports the seed directory into an empty database and nothing once it holds data', async (t) => {
+  const app = await startTestApp(t);
+  const dir = tempDir(t);
+  writeJson(join(dir, 'b.json'), { resourceType: 'Patient', id: 'seed-b' });
+  writeFileSync(join(dir, 'a.ndjson'), JSON.stringify({ resourceType: 'Patient', id: 'seed-a' }));
+  writeFileSync(join(dir, 'README.md'), '# not data');
+  const logs: string[] = [];
+  t.equal(await seedIfEmpty(app.fhir, dir, (m) => logs.push(m)), 2);
+  t.equal(await seedIfEmpty(app.fhir, dir, (m) => logs.push(m)), 0, 'a second start imports nothing');
+  t.equal((await get<Patient>(app, '/fhir/Patient/seed-a')).meta?.versionId, '1');
+  t.same(logs, []);
+});
+
+t.test('seedIfEmpty logs and returns 0 when the seed directory does not exist', async (t) => {
+  const app = await startTestApp(t);
+  const logs: string[] = [];
+  t.equal(await seedIfEmpty(app.fhir, join(tempDir(t), 'nope'), (m) => logs.push(m)), 0);
+  t.match(logs, [/nope/]);
+});
+
+t.test('the bundled seed data set imports without a single error', async (t) => {
+  const app = await startTestApp(t);
+  const seedDir = join(REPO, 'fhir-resources/seed');
+  const report = await importFiles(app.fhir, readdirSync(seedDir).filter((f) => f.endsWith('.json')).map((f) => join(seedDir, f)));
+  t.same(report.errors, []);
   t.equal(report.imported.Patient, 12);
   t.ok(report.imported.Observation! > 1000);
+});
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/import.ts'), ...args], {
+      cwd: REPO,
+      env: { ...process.env, SEED_DIR: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.test('npm run import exits 2 on usage errors and prints usage for --help', async (t) => {
+  const env = { DATABASE_URL: 'sqlite::memory:' };
+  const help = await runCli(['--help'], env);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /usage: npm run import -- \[--batch-size N\] FILE/);
+  t.equal((await runCli([], env)).code, 2, 'no files');
+  const bad = await runCli(['--batch-size', 'lots', NDJSON], env);
+  t.equal(bad.code, 2, 'a batch size that is not a number');
+  t.match(bad.stderr, /--batch-size/);
+  t.equal((await runCli(['--frobnicate', NDJSON], env)).code, 2, 'an unknown flag');
+});
+
+t.test('npm run import stores into DATABASE_URL, prints the summary and exits 1 when something failed', async (t) => {
+  const database = await createTestDatabase({ file: true });
+  t.teardown(() => database.close());
+  const bad = join(tempDir(t), 'bad.ndjson');
+  writeFileSync(bad, `${JSON.stringify({ resourceType: 'Observation', id: 'x' })}\n`);
+  const run = await runCli(['--batch-size', '50', DINO, bad], { DATABASE_URL: database.url });
+  t.equal(run.code, 1, run.stderr);
+  t.match(run.stdout, /Imported 71 resources from 2 file\(s\)/);
+  t.match(run.stdout, /Observation\s+62/);
+  t.match(run.stdout, /Skipped 93 resources/);
+  t.match(run.stdout, /Claim\s+18/);
+  t.match(run.stdout, /Errors: 1\n.*bad\.ndjson line 1 Observation\/x: .*status/);
+  t.ok(await new ResourceStore(database.db).read('Patient', DINO_ID), 'the data is in the database');
+  const ok = await runCli([NDJSON], { DATABASE_URL: database.url });
+  t.equal(ok.code, 0, 'exit 0 when everything imported');
+  t.match(ok.stdout, /Errors: none/);
 });

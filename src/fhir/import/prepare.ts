@@ -1,0 +1,39 @@
+// One imported resource → what to do with it: write it (validated and indexed as the API would), skip it (a type
+// not served here), or report it. Pure, so it runs wherever the resources are read.
+import { resourceDef } from '../definitions.js';
+import { computeIndex } from '../index-rows.js';
+import { FhirError } from '../outcome.js';
+import { ID_PATTERN } from '../references.js';
+import { validateResource } from '../validate.js';
+import type { WriteInput } from '../../store/resources.js';
+
+export type BatchInput = Omit<WriteInput, 'mode' | 'ifMatch'>;
+
+export type Prepared =
+  | { readonly kind: 'write'; readonly input: BatchInput }
+  | { readonly kind: 'skip'; readonly type: string }
+  | { readonly kind: 'error'; readonly resource?: string; readonly message: string };
+
+export function prepare(value: unknown, fhirBaseUrl: string): Prepared {
+  const r = value as { resourceType?: unknown; id?: unknown } | null;
+  if (!r || typeof r !== 'object' || Array.isArray(r) || typeof r.resourceType !== 'string') {
+    return { kind: 'error', message: 'not a FHIR resource (no resourceType)' };
+  }
+  const def = resourceDef(r.resourceType);
+  if (!def) return { kind: 'skip', type: r.resourceType };
+  // Without an id a re-import could not find the resource again and would duplicate it.
+  if (typeof r.id !== 'string') return { kind: 'error', resource: r.resourceType, message: 'the resource has no id' };
+  const label = `${r.resourceType}/${r.id}`;
+  if (!ID_PATTERN.test(r.id)) return { kind: 'error', resource: label, message: `"${r.id}" is not a valid FHIR id` };
+  try {
+    const resource = validateResource(def, r);
+    return { kind: 'write', input: { type: def.type, id: r.id, resource, index: computeIndex(def, resource, r.id, fhirBaseUrl) } };
+  } catch (err) {
+    // Whatever one resource trips over (even an indexing bug) is that resource's error, not the import's.
+    const message =
+      err instanceof FhirError
+        ? err.issues.map((i) => `${i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics}`).join('; ')
+        : `could not be indexed: ${(err as Error).message}`;
+    return { kind: 'error', resource: label, message };
+  }
+}
