@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { DEFAULT_BATCH_SIZE, importFiles, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
+import { SUPPORTED_TYPES } from '../src/fhir/definitions.js';
 import { FhirService } from '../src/fhir/service.js';
 import { openDb } from '../src/store/db.js';
 import { migrateToLatest } from '../src/store/migrate.js';
@@ -15,9 +16,9 @@ const USAGE = `usage: npm run import -- [--batch-size N] FILE...
   --batch-size N    resources per database transaction (default ${DEFAULT_BATCH_SIZE})
   --help            this text
 
-Writes to DATABASE_URL (default sqlite:./data/smart.db). Only Patient, Observation, AllergyIntolerance,
-MedicationStatement and Immunization are stored; other types are counted and skipped. Ids are kept, so
-importing a file again updates its resources (new versions) rather than duplicating them.
+Writes to DATABASE_URL (default sqlite:./data/smart.db). Only ${SUPPORTED_TYPES.join(', ')}
+are stored; other types are counted and skipped. Ids are kept, so importing a file again updates its
+resources (new versions) rather than duplicating them.
 
 Exit code: 0 everything imported; 1 some resources or files failed; 2 usage or configuration error.`;
 

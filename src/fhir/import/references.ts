@@ -74,7 +74,6 @@ interface Conditional {
   readonly anySystem?: boolean;
 }
 
-
 function parseConditional(reference: string): Conditional | undefined {
   const m = /^([A-Z][A-Za-z]+)\?(.*)$/s.exec(reference);
   if (!m) return undefined;
@@ -91,7 +90,7 @@ function toLogical(ref: JsonObject): boolean {
   const cond = parseConditional(ref.reference as string);
   if (!cond) return false;
   delete ref.reference;
-  if (cond.identifier) ref.identifier = cond.identifier;
+  if (cond.identifier && ref.identifier === undefined) ref.identifier = cond.identifier;
   ref.type = cond.type;
   // Without an identifier nothing machine-readable is left; keep the search as text so a reader can see the intent.
   if (!cond.identifier && typeof ref.display !== 'string') ref.display = `${cond.type}?${cond.query}`;

@@ -36,7 +36,12 @@ export async function* readSource(file: string): AsyncGenerator<ImportItem> {
     yield* readNdjson(file);
     return;
   }
-  const text = stripBom(await readFile(file, 'utf8'));
+  const text = stripBom(
+    await readFile(file, 'utf8').catch((err: Error) => {
+      // A Bundle past V8's string limit (~512 MB) cannot be read whole; that is a file problem, not a crash.
+      throw new SourceError(`cannot read the file as one JSON document (${err.message}); split it or use NDJSON`);
+    }),
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
