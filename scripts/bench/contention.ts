@@ -7,13 +7,16 @@ import { cpus } from 'node:os';
 interface Snap {
   total: number;
   busy: number;
+  /** CPU the hypervisor gave to other machines while ours wanted it: contention we cannot see as processes */
+  steal: number;
   ours: number;
 }
 
 function snap(pids: readonly number[]): Snap {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0) + (f[7] ?? 0);
+  const steal = f[7] ?? 0;
+  const idle = (f[3] ?? 0) + (f[4] ?? 0) + steal;
   let ours = 0;
   for (const p of pids) {
     try {
@@ -25,14 +28,14 @@ function snap(pids: readonly number[]): Snap {
       // the process may have exited; its time no longer counts
     }
   }
-  return { total, busy: total - idle, ours };
+  return { total, busy: total - idle, steal, ours };
 }
 
 export async function measureForeign<T>(pids: () => readonly number[], fn: () => Promise<T>): Promise<{ value: T; foreignCores: number }> {
   const a = snap(pids());
   const value = await fn();
   const b = snap(pids());
-  const foreign = b.total > a.total ? ((b.busy - a.busy - (b.ours - a.ours)) / (b.total - a.total)) * cpus().length : 0;
+  const foreign = b.total > a.total ? ((b.busy - a.busy - (b.ours - a.ours) + (b.steal - a.steal)) / (b.total - a.total)) * cpus().length : 0;
   return { value, foreignCores: Math.max(0, Number(foreign.toFixed(2))) };
 }
 
