@@ -87,7 +87,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   const policy = async (req: FastifyRequest, type: string, interaction: Interaction): Promise<AccessPolicy> => {
     const grant = req.accessGrant;
     if (!opts.auth || !grant) return UNRESTRICTED;
-    return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients: await opts.auth.userPatients(grant), fhirBaseUrl: base });
+    // Only user/ scopes depend on whose records the user may see; other tokens skip the lookup on the hot path.
+    const userPatients = grant.scopes.some((s) => s.context === 'user') ? await opts.auth.userPatients(grant) : undefined;
+    return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients, fhirBaseUrl: base });
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
