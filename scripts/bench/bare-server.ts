@@ -8,3 +8,4 @@ const app = Fastify({ logger: false });
 app.get('/fhir/Observation/:id', async (_req, reply) => reply.header('content-type', contentType).send(body));
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 process.send?.('ready');
+process.on('SIGINT', () => process.exit(0));

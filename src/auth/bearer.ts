@@ -14,7 +14,10 @@ export interface TokenResolverOptions {
 }
 
 export class TokenResolver {
+  // Keyed by the token itself: hashing it on every request cost more than the rest of the lookup. Revocations name
+  // tokens by hash (that is all the database keeps), hence the second map.
   readonly #cache = new Map<string, AccessGrant>();
+  readonly #tokenByHash = new Map<string, string>();
   readonly #byGrant = new Map<string, Set<string>>();
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -56,15 +59,15 @@ export class TokenResolver {
   }
 
   async resolve(token: string): Promise<AccessGrant | undefined> {
-    const hash = tokenHash(token);
-    const hit = this.#cache.get(hash);
+    const hit = this.#cache.get(token);
     if (hit) {
       if (hit.expiresAt > Date.now()) return hit;
-      this.evictToken(hash);
+      this.evictToken(hit.tokenHash);
       return undefined;
     }
+    const hash = tokenHash(token);
     const grant = await this.#load(token, hash);
-    if (grant) this.#remember(hash, grant);
+    if (grant) this.#remember(token, hash, grant);
     return grant;
   }
 
@@ -91,12 +94,13 @@ export class TokenResolver {
     });
   }
 
-  #remember(hash: string, grant: AccessGrant): void {
+  #remember(token: string, hash: string, grant: AccessGrant): void {
     if (this.#cache.size >= this.opts.maxEntries) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.evictToken(oldest);
+      const oldest = this.#cache.values().next().value;
+      if (oldest !== undefined) this.evictToken(oldest.tokenHash);
     }
-    this.#cache.set(hash, grant);
+    this.#cache.set(token, grant);
+    this.#tokenByHash.set(hash, token);
     if (grant.grantId) {
       const set = this.#byGrant.get(grant.grantId) ?? new Set();
       set.add(hash);
@@ -105,13 +109,20 @@ export class TokenResolver {
   }
 
   evictToken(hash: string): void {
-    const g = this.#cache.get(hash);
-    this.#cache.delete(hash);
+    const token = this.#tokenByHash.get(hash);
+    if (token === undefined) return;
+    const g = this.#cache.get(token);
+    this.#cache.delete(token);
+    this.#tokenByHash.delete(hash);
     if (g?.grantId) this.#byGrant.get(g.grantId)?.delete(hash);
   }
 
   evictGrant(grantId: string): void {
-    for (const hash of this.#byGrant.get(grantId) ?? []) this.#cache.delete(hash);
+    for (const hash of this.#byGrant.get(grantId) ?? []) {
+      const token = this.#tokenByHash.get(hash);
+      if (token !== undefined) this.#cache.delete(token);
+      this.#tokenByHash.delete(hash);
+    }
     this.#byGrant.delete(grantId);
   }
 }

@@ -9,8 +9,11 @@ import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-/** A statement compiled once and run many times on the hot path, bypassing the query builder. */
-export type PreparedQuery<Row> = (params: readonly unknown[]) => Promise<Row | undefined>;
+/**
+ * A statement compiled once and run many times on the hot path, bypassing the query builder. The row comes back as
+ * an array of column values in select order: building an object per row costs more than the lookup's last B-tree page.
+ */
+export type PreparedQuery<Row extends readonly unknown[]> = (params: readonly unknown[]) => Promise<Row | undefined>;
 
 export interface Db {
   readonly kysely: Kysely<Database>;
@@ -20,7 +23,7 @@ export interface Db {
    * statement unless a transaction is open on the connection (then it waits its turn through Kysely, so it never
    * sees uncommitted rows); on PostgreSQL it is a named prepared statement.
    */
-  prepareFirst<Row>(name: string, sqlText: string): PreparedQuery<Row>;
+  prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row>;
   /**
    * SQLite only: run a write on a cached prepared statement of the same connection, so it joins the transaction
    * Kysely has open. Bulk imports use it: re-preparing multi-row statements costs more than the inserts.
@@ -58,12 +61,12 @@ function openSqlite(filename: string): Db {
       if (!stmt) statements.set(sqlText, (stmt = raw.prepare(sqlText)));
       return Number(stmt.run(...params).lastInsertRowid);
     },
-    prepareFirst<Row>(_name: string, sqlText: string): PreparedQuery<Row> {
-      const stmt = raw.prepare(sqlText);
+    prepareFirst<Row extends readonly unknown[]>(_name: string, sqlText: string): PreparedQuery<Row> {
+      const stmt = raw.prepare(sqlText).raw(true);
       return async (params) => {
         if (raw.inTransaction) {
-          const res = await kysely.executeQuery<Row>(CompiledQuery.raw(sqlText, [...params]));
-          return res.rows[0];
+          const res = await kysely.executeQuery<Record<string, unknown>>(CompiledQuery.raw(sqlText, [...params]));
+          return res.rows[0] && (Object.values(res.rows[0]) as unknown as Row);
         }
         return stmt.get(...params) as Row | undefined;
       };
@@ -78,12 +81,13 @@ function openPostgres(connectionString: string): Db {
   return {
     kysely,
     dialect: 'postgres',
-    prepareFirst<Row>(name: string, sqlText: string): PreparedQuery<Row> {
+    prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row> {
       let i = 0;
       const text = sqlText.replace(/\?/g, () => `$${++i}`);
       return async (params) => {
-        const res = await pool.query({ name, text, values: params as unknown[] });
-        return res.rows[0] as Row | undefined;
+        const config: pg.QueryArrayConfig = { name, text, values: params as unknown[], rowMode: 'array' };
+        const res = await pool.query(config);
+        return res.rows[0] as unknown as Row | undefined;
       };
     },
     close: () => kysely.destroy(),

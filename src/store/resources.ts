@@ -71,16 +71,43 @@ interface CurrentRow {
   patient_id: string | null;
 }
 
-const CURRENT_SQL =
-  'select rid, type, id, version_id, last_updated, deleted, content, patient_id from resources where type = ? and id = ?';
+/** rid, version_id, last_updated, deleted, content, patient_id */
+type CurrentTuple = [number, number, number, number, string | null, string | null];
+const CURRENT_SQL = 'select rid, version_id, last_updated, deleted, content, patient_id from resources where type = ? and id = ?';
+// type and id are compared again so a stale cache entry can only miss, never return another resource.
+const CURRENT_BY_RID_SQL =
+  'select rid, version_id, last_updated, deleted, content, patient_id from resources where rid = ? and type = ? and id = ?';
+
+/**
+ * (type, id) → rid, for reads by id. A resource's row is never removed or renumbered (delete is a flag), so an entry
+ * can never go stale across instances sharing the database; the read then walks only the table's B-tree instead of
+ * the (type, id) index and then the table, which halves the lookup on large stores. Bounded; oldest entries go first.
+ */
+class RidCache {
+  readonly #map = new Map<string, number>();
+  constructor(private readonly max: number) {}
+  get(key: string): number | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, rid: number): void {
+    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(key, rid);
+  }
+  delete(key: string): void {
+    this.#map.delete(key);
+  }
+}
 
 export class ResourceStore {
   readonly #db: Db;
-  readonly #readCurrent: PreparedQuery<CurrentRow>;
+  readonly #readCurrent: PreparedQuery<CurrentTuple>;
+  readonly #readCurrentByRid: PreparedQuery<CurrentTuple>;
+  readonly #rids = new RidCache(200_000);
 
   constructor(db: Db) {
     this.#db = db;
-    this.#readCurrent = db.prepareFirst<CurrentRow>('read_current', CURRENT_SQL);
+    this.#readCurrent = db.prepareFirst<CurrentTuple>('read_current', CURRENT_SQL);
+    this.#readCurrentByRid = db.prepareFirst<CurrentTuple>('read_current_by_rid', CURRENT_BY_RID_SQL);
   }
 
   /** True when no resource was ever stored (first start). */
@@ -91,8 +118,17 @@ export class ResourceStore {
 
   /** Current version by id (deleted ones included, so callers can answer 410). The hot path: one prepared statement. */
   async read(type: string, id: string): Promise<StoredResource | undefined> {
+    const key = `${type}/${id}`;
+    const rid = this.#rids.get(key);
+    if (rid !== undefined) {
+      const hit = await this.#readCurrentByRid([rid, type, id]);
+      if (hit) return fromTuple(type, id, hit);
+      this.#rids.delete(key);
+    }
     const row = await this.#readCurrent([type, id]);
-    return row && toStored(row);
+    if (!row) return undefined;
+    this.#rids.set(key, Number(row[0]));
+    return fromTuple(type, id, row);
   }
 
   async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
@@ -383,6 +419,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+function fromTuple(type: string, id: string, [rid, versionId, lastUpdated, deleted, json, patientId]: CurrentTuple): StoredResource {
+  return { rid: Number(rid), type, id, versionId: Number(versionId), lastUpdated: Number(lastUpdated), deleted: Boolean(Number(deleted)), json, patientId };
 }
 
 function toStored(row: CurrentRow): StoredResource {
