@@ -1,5 +1,6 @@
-// Developer aid: CPU-profiles the server under a FHIR read load on the benchmark database, to see where a read's
-// time goes. `npx tsx scripts/bench/profile-read.ts [seconds]` → prints the top self-time functions.
+// Developer aid: CPU-profiles the server under load on the benchmark database, to see where the time goes.
+// `npx tsx scripts/bench/profile-read.ts [seconds] [read|token]` → prints the top self-time functions
+// (read: FHIR read by id with a bearer token; token: client_credentials with a client secret).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { load } from './load.js';
 
 const dbFile = 'data/bench/bench.db';
 const seconds = Number(process.argv[2] ?? 8);
+const mode = process.argv[3] ?? 'read';
 const raw = new BetterSqlite3(dbFile, { readonly: true });
 const ids = raw.prepare("select id from resources where type = 'Observation' order by random() limit 5000").pluck().all() as string[];
 raw.close();
@@ -33,7 +35,19 @@ const tok = await fetch(`${origin}/auth/token`, {
   body: 'grant_type=client_credentials&scope=system%2F*.rs',
 });
 const headers = { authorization: `Bearer ${((await tok.json()) as { access_token: string }).access_token}` };
-const r = await load({ origin, paths: ids.map((id) => `/fhir/Observation/${id}`), connections: 50, seconds, warmupSeconds: 1, headers });
+const r =
+  mode === 'token'
+    ? await load({
+        origin,
+        paths: ['/auth/token'],
+        method: 'POST',
+        body: 'grant_type=client_credentials&scope=system%2F*.rs',
+        connections: 50,
+        seconds,
+        warmupSeconds: 1,
+        headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      })
+    : await load({ origin, paths: ids.map((id) => `/fhir/Observation/${id}`), connections: 50, seconds, warmupSeconds: 1, headers });
 console.log(`${r.rps} req/s, non-2xx ${r.non2xx}`);
 server.kill('SIGINT');
 await new Promise((res) => server.once('exit', res));

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -24,6 +25,8 @@ export interface Db {
    * sees uncommitted rows); on PostgreSQL it is a named prepared statement.
    */
   prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row>;
+  /** The same for a write on the hot path (e.g. a token insert); resolves to the number of rows changed. */
+  prepareRun(name: string, sqlText: string): (params: readonly unknown[]) => Promise<number>;
   /**
    * SQLite only: run a write on a cached prepared statement of the same connection, so it joins the transaction
    * Kysely has open. Bulk imports use it: re-preparing multi-row statements costs more than the inserts.
@@ -51,7 +54,12 @@ function openSqlite(filename: string): Db {
   raw.pragma('mmap_size = 4294967296');
   // Keep planner statistics fresh on long-lived connections (SQLite's advice for applications that stay open).
   raw.pragma('optimize = 0x10002');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  let checkpointer: Checkpointer | undefined;
+  if (filename !== ':memory:') {
+    raw.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(filename, 250);
+  }
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, 500) }) });
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     kysely,
@@ -71,8 +79,44 @@ function openSqlite(filename: string): Db {
         return stmt.get(...params) as Row | undefined;
       };
     },
-    close: () => kysely.destroy(),
+    prepareRun(_name: string, sqlText: string) {
+      const stmt = raw.prepare(sqlText);
+      return async (params) => {
+        // Inside someone else's open transaction a raw write would join it (and roll back with it): queue instead.
+        if (raw.inTransaction) return Number((await kysely.executeQuery(CompiledQuery.raw(sqlText, [...params]))).numAffectedRows ?? 0);
+        return stmt.run(...params).changes;
+      };
+    },
+    close: async () => {
+      await checkpointer?.close();
+      await kysely.destroy();
+    },
   };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; for the small statements of the token endpoint and the adapter,
+ * preparing cost about as much as running. Kysely holds one query at a time on the connection, so a cached
+ * statement is never re-entered. Bounded: search builds many shapes of SQL, the oldest shapes go first.
+ */
+function withStatementCache(raw: BetterSqlite3.Database, max: number): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return new Proxy(raw, {
+    get(target, prop) {
+      if (prop !== 'prepare') {
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      return (sqlText: string) => {
+        let stmt = cache.get(sqlText);
+        if (stmt) return stmt;
+        stmt = target.prepare(sqlText);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+        cache.set(sqlText, stmt);
+        return stmt;
+      };
+    },
+  });
 }
 
 function openPostgres(connectionString: string): Db {
@@ -82,14 +126,22 @@ function openPostgres(connectionString: string): Db {
     kysely,
     dialect: 'postgres',
     prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row> {
-      let i = 0;
-      const text = sqlText.replace(/\?/g, () => `$${++i}`);
+      const text = toPgPlaceholders(sqlText);
       return async (params) => {
         const config: pg.QueryArrayConfig = { name, text, values: params as unknown[], rowMode: 'array' };
         const res = await pool.query(config);
         return res.rows[0] as unknown as Row | undefined;
       };
     },
+    prepareRun(name: string, sqlText: string) {
+      const text = toPgPlaceholders(sqlText);
+      return async (params) => (await pool.query({ name, text, values: params as unknown[] })).rowCount ?? 0;
+    },
     close: () => kysely.destroy(),
   };
+}
+
+function toPgPlaceholders(sqlText: string): string {
+  let i = 0;
+  return sqlText.replace(/\?/g, () => `$${++i}`);
 }

@@ -4,6 +4,8 @@ import type { Db, Dialect } from './db.js';
 import * as m0001 from './migrations/2026-11-25T0001-resources.js';
 import * as m0002 from './migrations/2026-11-25T0002-oidc.js';
 import * as m0003 from './migrations/2026-11-25T0003-patient-rid-index.js';
+import * as m0004 from './migrations/2026-11-25T0004-oidc-partial-indexes.js';
+import * as m0005 from './migrations/2026-11-25T0005-portal.js';
 
 interface DialectMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -15,6 +17,8 @@ const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0001-resources': m0001,
   '2026-11-25T0002-oidc': m0002,
   '2026-11-25T0003-patient-rid-index': m0003,
+  '2026-11-25T0004-oidc-partial-indexes': m0004,
+  '2026-11-25T0005-portal': m0005,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -30,28 +30,22 @@ export interface GrantRow {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+// Every token issued is one upsert: it runs on a prepared statement, not through the query builder.
+const UPSERT_SQL = `insert into oidc_model (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at, consumed_at)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)
+  on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+    user_code = excluded.user_code, account_id = excluded.account_id, client_id = excluded.client_id,
+    expires_at = excluded.expires_at, consumed_at = null`;
+
 export class OidcModelStore {
-  constructor(private readonly db: Db) {}
+  readonly #upsert: (params: readonly unknown[]) => Promise<number>;
+
+  constructor(private readonly db: Db) {
+    this.#upsert = db.prepareRun('oidc_model_upsert', UPSERT_SQL);
+  }
 
   async upsert(row: OidcUpsert): Promise<void> {
-    const values = {
-      model: row.model,
-      id: row.id,
-      payload: JSON.stringify(row.payload),
-      grant_id: row.grantId,
-      uid: row.uid,
-      user_code: row.userCode,
-      account_id: row.accountId,
-      client_id: row.clientId,
-      expires_at: row.expiresAt,
-      consumed_at: null,
-    };
-    const { model: _m, id: _i, ...update } = values;
-    await this.db.kysely
-      .insertInto('oidc_model')
-      .values(values)
-      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(update))
-      .execute();
+    await this.#upsert([row.model, row.id, JSON.stringify(row.payload), row.grantId, row.uid, row.userCode, row.accountId, row.clientId, row.expiresAt]);
   }
 
   async find(model: string, column: 'id' | 'uid' | 'user_code', value: string, graceSeconds: number): Promise<OidcRow | undefined> {
