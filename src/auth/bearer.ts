@@ -5,6 +5,18 @@ import type Provider from 'oidc-provider';
 import type { RevocationLog } from '../store/revocations.js';
 import { accessGrantFrom, type AccessGrant } from './access.js';
 import { tokenHash } from './adapter.js';
+import { parseScopes, scopeCovers } from './scopes.js';
+
+/**
+ * What a token may do now: the scopes its grant still holds that the token was issued with, or that narrow one of
+ * them (a patient who later unticks "Lab results" leaves a category-filtered Observation scope in the grant). A
+ * grant narrowed after issue therefore narrows its live tokens as soon as their cache entries are evicted.
+ */
+export function effectiveScope(tokenScope: string, grantScope: string | undefined): string {
+  const issued = parseScopes(tokenScope).scopes;
+  const current = parseScopes(grantScope ?? '').scopes;
+  return current.filter((g) => issued.some((t) => scopeCovers(t, g))).map((s) => s.raw).join(' ');
+}
 
 export interface TokenResolverOptions {
   readonly fhirBaseUrl: string;
@@ -79,13 +91,14 @@ export class TokenResolver {
     if (!audiences.includes(this.opts.fhirBaseUrl)) return undefined;
     const grantId = (at as { grantId?: string }).grantId;
     // The grant is the patient's authorization; a token outlives it only if we forget to look.
-    if (grantId && !(await this.provider.Grant.find(grantId))) return undefined;
+    const grant = grantId ? await this.provider.Grant.find(grantId) : undefined;
+    if (grantId && !grant) return undefined;
     const extra = ((at as { extra?: Record<string, unknown> }).extra ?? {}) as Record<string, unknown>;
     return accessGrantFrom({
-      clientId: at.clientId ?? "",
+      clientId: at.clientId ?? '',
       accountId: (at as { accountId?: string }).accountId,
       grantId,
-      scope: at.scope ?? '',
+      scope: grant ? effectiveScope(at.scope ?? '', grant.resources?.[this.opts.fhirBaseUrl]) : (at.scope ?? ''),
       patient: extra.patient,
       fhirUser: extra.fhirUser,
       exp: at.exp ?? 0,

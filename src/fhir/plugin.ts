@@ -12,6 +12,7 @@ import cors from '@fastify/cors';
 import type { AccessGrant } from '../auth/access.js';
 import { UNRESTRICTED, accessPolicy, type AccessPolicy } from './access-filter.js';
 import { resourceDef, type Interaction } from './definitions.js';
+import type { AccessRecorder, AuditedInteraction } from './audit.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
@@ -24,11 +25,19 @@ export interface FhirPluginOptions {
   readonly service: FhirService;
   readonly capabilityStatement: () => CapabilityStatement;
   readonly auth?: FhirAuth;
+  /** Receives one event per authorized request (the audit trail patients and operators read) */
+  readonly audit?: AccessRecorder;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     accessGrant?: AccessGrant;
+    /** The record a request touched, when the handler learned it (e.g. the owner of a resource read by id) */
+    auditPatient?: string | null;
+  }
+  interface FastifyContextConfig {
+    /** The FHIR interaction a route performs, for the audit trail */
+    audit?: AuditedInteraction;
   }
 }
 
@@ -83,6 +92,29 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     req.accessGrant = grant;
   });
 
+  const audit = opts.audit;
+  if (audit) {
+    app.addHook('onResponse', (req, reply, done) => {
+      const grant = req.accessGrant;
+      const interaction = req.routeOptions.config.audit;
+      if (grant && interaction) {
+        const params = req.params as Partial<Params>;
+        audit.record({
+          at: Date.now(),
+          clientId: grant.clientId,
+          grantId: grant.grantId ?? null,
+          accountId: grant.accountId ?? null,
+          patientId: req.auditPatient ?? grant.patient ?? null,
+          resourceType: params.type ?? '',
+          interaction,
+          resourceId: params.id ?? null,
+          status: reply.statusCode,
+        });
+      }
+      done();
+    });
+  }
+
   /** The constraints for this request; runs before any type routing, so an uncovered type is 403, never 404. */
   const policy = async (req: FastifyRequest, type: string, interaction: Interaction): Promise<AccessPolicy> => {
     const grant = req.accessGrant;
@@ -118,20 +150,21 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
 
   app.get('/metadata', async (_req, reply) => send(reply, 200, JSON.stringify(opts.capabilityStatement())));
 
-  app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
+  app.get<{ Params: Params }>('/:type/:id', { config: { audit: 'read' } }, async (req, reply) => {
     const r = await service.read(req.params.type, req.params.id, await policy(req, req.params.type, 'read'));
+    req.auditPatient = r.patientId;
     versionHeaders(reply, r);
     if (req.headers['if-none-match'] === `W/"${r.versionId}"`) return reply.status(304).send();
     return send(reply, 200, r.json!);
   });
 
-  app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
+  app.get<{ Params: Params }>('/:type/:id/_history/:vid', { config: { audit: 'vread' } }, async (req, reply) => {
     const r = await service.vread(req.params.type, req.params.id, req.params.vid, await policy(req, req.params.type, 'vread'));
     versionHeaders(reply, r);
     return send(reply, 200, r.json!);
   });
 
-  app.get<{ Params: Params; Querystring: Record<string, string> }>('/:type/:id/_history', async (req, reply) => {
+  app.get<{ Params: Params; Querystring: Record<string, string> }>('/:type/:id/_history', { config: { audit: 'history' } }, async (req, reply) => {
     const { type, id } = req.params;
     const count = clampCount(req.query._count);
     const cursor = req.query._cursor;
@@ -179,9 +212,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     );
   };
 
-  app.get<{ Params: Params }>('/:type', async (req, reply) => search(req, reply, queryPairs(req.url)));
+  app.get<{ Params: Params }>('/:type', { config: { audit: 'search' } }, async (req, reply) => search(req, reply, queryPairs(req.url)));
 
-  app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', async (req, reply) => {
+  app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', { config: { audit: 'search' } }, async (req, reply) => {
     if (req.body !== undefined && !Array.isArray(req.body)) {
       throw unsupportedMediaType('POST _search takes a form body (application/x-www-form-urlencoded)');
     }
@@ -189,20 +222,20 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     return search(req, reply, [...queryPairs(req.url), ...(req.body ?? [])]);
   });
 
-  app.post<{ Params: Params; Body: unknown }>('/:type', async (req, reply) => {
+  app.post<{ Params: Params; Body: unknown }>('/:type', { config: { audit: 'create' } }, async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');
     const r = await service.create(req.params.type, requireBody(req.body), access);
     return written(req, reply, r, 201);
   });
 
-  app.put<{ Params: Params; Body: unknown }>('/:type/:id', async (req, reply) => {
+  app.put<{ Params: Params; Body: unknown }>('/:type/:id', { config: { audit: 'update' } }, async (req, reply) => {
     const ifMatch = req.headers['if-match'];
     const access = await policy(req, req.params.type, 'update');
     const { resource, created } = await service.update(req.params.type, req.params.id, requireBody(req.body), ifMatch, access);
     return written(req, reply, resource, created ? 201 : 200);
   });
 
-  app.delete<{ Params: Params }>('/:type/:id', async (req, reply) => {
+  app.delete<{ Params: Params }>('/:type/:id', { config: { audit: 'delete' } }, async (req, reply) => {
     await service.delete(req.params.type, req.params.id, await policy(req, req.params.type, 'delete'));
     return reply.status(204).send();
   });
