@@ -369,7 +369,7 @@ t.test('connected apps', async (t) => {
   t.equal(boxes.length, 8, 'every group of the app, offline included');
   t.same(boxes.filter((b) => !('checked' in b.attrs)).map((b) => b.attrs.value), ['other-observations']);
   t.match(change, />Save<span class="visually-hidden"> what HealthTrack Pro can see<\/span><\/button>/);
-  t.match(html, /<caption id="app-0-caption">What HealthTrack Pro read, newest first<\/caption>/);
+  t.match(html, /<caption class="visually-hidden" id="app-0-caption">What HealthTrack Pro read, newest first<\/caption>/);
   t.match(html, /<th scope="col">Time<\/th><th scope="col">Whose record<\/th><th scope="col">Kind of data<\/th><th scope="col">Action<\/th>/);
   t.equal((html.match(/<tr><td>/g) ?? []).length, 3);
   t.match(text(html), 'Sleepwell has not read anything yet.');
