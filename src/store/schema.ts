@@ -107,6 +107,99 @@ export interface SigningKeyTable {
   retire_after: number | null;
 }
 
+export type AccountRole = 'patient' | 'clinician';
+
+/** A portal sign-in. `username` and `email` are stored lower-case; `patient_id` is the holder's own record. */
+export interface AccountTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  email: string | null;
+  display_name: string;
+  /** Relative FHIR reference of the user: Patient/…, Practitioner/… */
+  fhir_user: string;
+  patient_id: string | null;
+  role: AccountRole;
+  /** Failures in a row since the last success or lock expiry */
+  failed_logins: number;
+  locked_until: number | null;
+  created_at: number;
+  password_changed_at: number;
+}
+
+/** A clinic-issued single-use code that lets a patient create an account for their record; only the hash is kept. */
+export interface ActivationCodeTable {
+  code_hash: string;
+  patient_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by_account: string | null;
+}
+
+export interface PasswordResetTable {
+  /** sha-256 of account id and code, so short codes never collide between accounts */
+  code_hash: string;
+  account_id: string;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+export type ProxyRelationship = 'parent' | 'guardian' | 'legal-authorization';
+
+/** Someone's access to another person's record; what it allows at a given moment is decided by portal/proxy-policy. */
+export interface ProxyRelationTable {
+  id: string;
+  holder_account_id: string;
+  patient_id: string;
+  relationship: ProxyRelationship;
+  starts_at: number;
+  ends_at: number | null;
+  revoked_at: number | null;
+  created_at: number;
+  note: string | null;
+}
+
+export interface MailOutboxTable {
+  id: Generated<number>;
+  to_address: string;
+  subject: string;
+  body: string;
+  created_at: number;
+}
+
+/** Which account linked which app (grant) to whose record, through which proxy relation. */
+export interface AppLinkTable {
+  grant_id: string;
+  account_id: string;
+  client_id: string;
+  patient_id: string;
+  proxy_relation_id: string | null;
+  scope: string;
+  created_at: number;
+  /** The patient's "for how long" choice; null: until revoked */
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'create' | 'update' | 'delete';
+
+export interface AuditEventTable {
+  id: Generated<number>;
+  at: number;
+  client_id: string;
+  grant_id: string | null;
+  account_id: string | null;
+  patient_id: string | null;
+  resource_type: string;
+  interaction: AuditInteraction;
+  resource_id: string | null;
+  /** HTTP status of the answer */
+  status: number;
+}
+
 export interface Database {
   resources: ResourceTable;
   resource_versions: ResourceVersionTable;
@@ -119,6 +212,13 @@ export interface Database {
   smart_launch: SmartLaunchTable;
   revocation_event: RevocationEventTable;
   signing_key: SigningKeyTable;
+  accounts: AccountTable;
+  activation_codes: ActivationCodeTable;
+  password_resets: PasswordResetTable;
+  proxy_relations: ProxyRelationTable;
+  mail_outbox: MailOutboxTable;
+  app_links: AppLinkTable;
+  audit_events: AuditEventTable;
 }
 
 /** Earliest and latest instants JavaScript dates can hold; used for open-ended ranges. */

@@ -1,0 +1,163 @@
+// Portal accounts: rows in, rows out, and the atomic counters of the login throttle. No policy lives here.
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountRole, AccountTable, Database } from './schema.js';
+
+export interface Account {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly email: string | null;
+  readonly displayName: string;
+  readonly fhirUser: string;
+  readonly patientId: string | null;
+  readonly role: AccountRole;
+  readonly failedLogins: number;
+  readonly lockedUntil: number | null;
+  readonly createdAt: number;
+  readonly passwordChangedAt: number;
+}
+
+export interface NewAccount {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly email: string | null;
+  readonly displayName: string;
+  readonly fhirUser: string;
+  readonly patientId: string | null;
+  readonly role: AccountRole;
+  readonly createdAt: number;
+}
+
+/** Which unique rule an insert broke; the caller words the message. */
+export type AccountConflict = 'username' | 'patient' | 'id';
+
+const nullableNumber = (v: number | null): number | null => (v === null ? null : Number(v));
+
+function fromRow(r: Selectable<AccountTable>): Account {
+  return {
+    id: r.id,
+    username: r.username,
+    passwordHash: r.password_hash,
+    email: r.email,
+    displayName: r.display_name,
+    fhirUser: r.fhir_user,
+    patientId: r.patient_id,
+    role: r.role,
+    failedLogins: Number(r.failed_logins),
+    lockedUntil: nullableNumber(r.locked_until),
+    createdAt: Number(r.created_at),
+    passwordChangedAt: Number(r.password_changed_at),
+  };
+}
+
+/** Usernames and e-mail addresses compare case-insensitively; the stored form is the lower-case one. */
+export const normalizeUsername = (username: string): string => username.trim().toLowerCase();
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+export class AccountStore {
+  /** `k` is the database or an open transaction. */
+  constructor(private readonly k: Kysely<Database>) {}
+
+  async findById(id: string): Promise<Account | undefined> {
+    const r = await this.k.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && fromRow(r);
+  }
+
+  async findByUsername(username: string): Promise<Account | undefined> {
+    const r = await this.k.selectFrom('accounts').selectAll().where('username', '=', normalizeUsername(username)).executeTakeFirst();
+    return r && fromRow(r);
+  }
+
+  async findByEmail(email: string): Promise<Account[]> {
+    const rows = await this.k.selectFrom('accounts').selectAll().where('email', '=', normalizeEmail(email)).orderBy('created_at').execute();
+    return rows.map(fromRow);
+  }
+
+  async findByPatient(patientId: string): Promise<Account | undefined> {
+    const r = await this.k.selectFrom('accounts').selectAll().where('patient_id', '=', patientId).executeTakeFirst();
+    return r && fromRow(r);
+  }
+
+  async findMany(ids: readonly string[]): Promise<Account[]> {
+    if (!ids.length) return [];
+    return (await this.k.selectFrom('accounts').selectAll().where('id', 'in', [...ids]).execute()).map(fromRow);
+  }
+
+  /** Inserts; a broken unique rule comes back as which one (checked first, so the usual case needs no error parsing). */
+  async insert(a: NewAccount): Promise<{ ok: true; account: Account } | { ok: false; conflict: AccountConflict }> {
+    const username = normalizeUsername(a.username);
+    const clash = await this.#conflict(a.id, username, a.patientId);
+    if (clash) return { ok: false, conflict: clash };
+    const row = {
+      id: a.id,
+      username,
+      password_hash: a.passwordHash,
+      email: a.email === null ? null : normalizeEmail(a.email),
+      display_name: a.displayName,
+      fhir_user: a.fhirUser,
+      patient_id: a.patientId,
+      role: a.role,
+      failed_logins: 0,
+      locked_until: null,
+      created_at: a.createdAt,
+      password_changed_at: a.createdAt,
+    };
+    try {
+      await this.k.insertInto('accounts').values(row).execute();
+    } catch (err) {
+      // A concurrent insert won between the check and ours: report what it took.
+      if (!isUniqueViolation(err)) throw err;
+      const after = await this.#conflict(a.id, username, a.patientId);
+      if (!after) throw err;
+      return { ok: false, conflict: after };
+    }
+    return { ok: true, account: fromRow(row) };
+  }
+
+  async #conflict(id: string, username: string, patientId: string | null): Promise<AccountConflict | undefined> {
+    if (await this.findByUsername(username)) return 'username';
+    if (patientId !== null && (await this.findByPatient(patientId))) return 'patient';
+    if (await this.findById(id)) return 'id';
+    return undefined;
+  }
+
+  /** Counts a failure atomically (concurrent attempts cannot lose one) and locks once `max` is reached. */
+  async recordFailure(id: string, max: number, lockUntil: number): Promise<{ failedLogins: number; lockedUntil: number | null } | undefined> {
+    const r = await this.k
+      .updateTable('accounts')
+      .set((eb) => ({
+        failed_logins: eb('failed_logins', '+', 1),
+        locked_until: eb.case().when('failed_logins', '>=', max - 1).then(lockUntil).else(eb.ref('locked_until')).end(),
+      }))
+      .where('id', '=', id)
+      .returning(['failed_logins', 'locked_until'])
+      .executeTakeFirst();
+    return r && { failedLogins: Number(r.failed_logins), lockedUntil: nullableNumber(r.locked_until) };
+  }
+
+  /** Back to a clean slate: after a success, or when a lock has run out. */
+  async clearFailures(id: string): Promise<void> {
+    await this.k.updateTable('accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
+  }
+
+  /** New password; also lifts a lock, since whoever sets it proved control some other way. */
+  async setPassword(id: string, passwordHash: string, at: number): Promise<void> {
+    await this.k
+      .updateTable('accounts')
+      .set({ password_hash: passwordHash, password_changed_at: at, failed_logins: 0, locked_until: null })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Upgrades a hash to current parameters after a successful login; the password itself did not change. */
+  async replaceHash(id: string, oldHash: string, newHash: string): Promise<void> {
+    await this.k.updateTable('accounts').set({ password_hash: newHash }).where('id', '=', id).where('password_hash', '=', oldHash).execute();
+  }
+}
+
+/** SQLite (better-sqlite3) and PostgreSQL (pg) report unique violations differently. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === '23505');
+}
