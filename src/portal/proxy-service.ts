@@ -1,0 +1,153 @@
+// Recording and ending proxy relations (operators), and the periodic sweep that revokes app grants made through a
+// relation that has ended: an end date passed, a revocation, or the child turning 18. Whether a relation gives
+// access, and to what, is asked of proxy-policy every time; nothing here caches that answer.
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { AccountStore } from '../store/accounts.js';
+import { AppLinkStore } from '../store/app-links.js';
+import { ProxyRelationStore, type ProxyRelation } from '../store/proxy-relations.js';
+import type { Database, ProxyRelationship } from '../store/schema.js';
+import { systemClock, type Clock } from './clock.js';
+import type { PatientRecords } from './patient-records.js';
+import { proxyAccess, relationshipProblem, type ProxyAccess, type ProxyReason } from './proxy-policy.js';
+
+export const RELATIONSHIPS: readonly ProxyRelationship[] = ['parent', 'guardian', 'legal-authorization'];
+
+export const isRelationship = (s: string): s is ProxyRelationship => (RELATIONSHIPS as readonly string[]).includes(s);
+
+/** A request an operator has to correct; the message says what is wrong in plain words. */
+export class ProxyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProxyError';
+  }
+}
+
+export interface GrantInput {
+  readonly holderUsername: string;
+  readonly patientId: string;
+  readonly relationship: ProxyRelationship;
+  /** ms; when access starts */
+  readonly from: number;
+  /** ms; when it ends by itself, if it does */
+  readonly until?: number | null;
+  readonly note?: string | null;
+}
+
+export interface HeldRelation {
+  readonly relation: ProxyRelation;
+  readonly patientName: string | undefined;
+  readonly access: ProxyAccess;
+}
+
+export interface ExpiryReport {
+  /** Relations found ended, with why; each appears once per sweep that still found live grants through it */
+  readonly ended: readonly { readonly relationId: string; readonly reason: ProxyReason | 'relation-missing' }[];
+  /** Grants revoked by this sweep */
+  readonly revokedGrants: readonly string[];
+  /** Grants whose revocation failed; they stay live in app_links, so the next sweep tries again */
+  readonly failed: readonly { readonly grantId: string; readonly error: string }[];
+}
+
+export interface ProxyServiceDeps {
+  readonly k: Kysely<Database>;
+  readonly patients: PatientRecords;
+  readonly now?: Clock;
+}
+
+export class ProxyService {
+  readonly #now: Clock;
+  readonly #relations: ProxyRelationStore;
+  readonly #accounts: AccountStore;
+  readonly #links: AppLinkStore;
+
+  constructor(private readonly deps: ProxyServiceDeps) {
+    this.#now = deps.now ?? systemClock;
+    this.#relations = new ProxyRelationStore(deps.k);
+    this.#accounts = new AccountStore(deps.k);
+    this.#links = new AppLinkStore(deps.k);
+  }
+
+  async grant(input: GrantInput): Promise<ProxyRelation> {
+    if (!isRelationship(input.relationship)) throw new ProxyError(`relationship must be one of ${RELATIONSHIPS.join(', ')}`);
+    if (!Number.isFinite(input.from)) throw new ProxyError('the start date is not a date');
+    const until = input.until ?? null;
+    if (until !== null && !(Number.isFinite(until) && until > input.from)) throw new ProxyError('the end date must come after the start date');
+    const holder = await this.#accounts.findByUsername(input.holderUsername);
+    if (!holder) throw new ProxyError(`there is no account "${input.holderUsername.trim().toLowerCase()}"`);
+    const patient = await this.deps.patients.get(input.patientId);
+    if (!patient) throw new ProxyError(`there is no Patient/${input.patientId}`);
+    if (holder.patientId === patient.id) throw new ProxyError(`${holder.username} is this patient's own account`);
+    const now = this.#now();
+    const problem = relationshipProblem(input.relationship, patient.birthDate, now);
+    if (problem) throw new ProxyError(problem);
+    const current = (await this.#relations.listForHolder(holder.id)).filter((r) => r.patientId === patient.id && r.revokedAt === null && (r.endsAt === null || r.endsAt > now));
+    if (current.length) throw new ProxyError(`${holder.username} already has a ${current[0]!.relationship} relation to ${patient.id} (${current[0]!.id}); revoke it first`);
+    return this.#relations.insert({
+      id: randomUUID(),
+      holderAccountId: holder.id,
+      patientId: patient.id,
+      relationship: input.relationship,
+      startsAt: input.from,
+      endsAt: until,
+      createdAt: now,
+      note: input.note ?? null,
+    });
+  }
+
+  /** Ends the relation now; returns the live grants made through it, for the caller to revoke at once. */
+  async revoke(id: string): Promise<{ readonly revoked: boolean; readonly grantIds: readonly string[] }> {
+    const revoked = await this.#relations.revoke(id, this.#now());
+    const links = await this.#links.findByProxyRelation(id);
+    return { revoked, grantIds: links.filter((l) => l.revokedAt === null).map((l) => l.grantId) };
+  }
+
+  async find(id: string): Promise<ProxyRelation | undefined> {
+    return this.#relations.find(id);
+  }
+
+  /** Every relation the account holds, each with what it allows now. Unknown username: empty. */
+  async listForHolder(holderUsername: string): Promise<HeldRelation[]> {
+    const holder = await this.#accounts.findByUsername(holderUsername);
+    if (!holder) return [];
+    return this.listForHolderId(holder.id, this.#now());
+  }
+
+  async listForHolderId(accountId: string, now: number): Promise<HeldRelation[]> {
+    const relations = await this.#relations.listForHolder(accountId);
+    const patients = new Map((await this.deps.patients.getMany(relations.map((r) => r.patientId))).map((p) => [p.id, p]));
+    return relations.map((relation) => {
+      const p = patients.get(relation.patientId);
+      return { relation, patientName: p?.name, access: proxyAccess(relation, p?.birthDate, now) };
+    });
+  }
+
+  /**
+   * Revokes every live app grant made through a relation that no longer gives access at `now`: `revokeGrant` ends
+   * the grant in the authorization server, then the link is marked revoked. Safe to run on every instance at any
+   * interval: a link is handled once, and a failed revocation is retried by the next sweep.
+   */
+  async expireDue(now: number, revokeGrant: (grantId: string) => Promise<void>): Promise<ExpiryReport> {
+    const links = await this.#links.listLiveThroughProxies();
+    if (!links.length) return { ended: [], revokedGrants: [], failed: [] };
+    const relations = new Map((await this.#relations.findMany([...new Set(links.map((l) => l.proxyRelationId!))])).map((r) => [r.id, r]));
+    const patients = new Map((await this.deps.patients.getMany([...new Set([...relations.values()].map((r) => r.patientId))])).map((p) => [p.id, p]));
+    const ended = new Map<string, ProxyReason | 'relation-missing'>();
+    const revokedGrants: string[] = [];
+    const failed: { grantId: string; error: string }[] = [];
+    for (const link of links) {
+      const relation = relations.get(link.proxyRelationId!);
+      const reason = relation ? proxyAccess(relation, patients.get(relation.patientId)?.birthDate, now) : undefined;
+      if (reason?.active) continue;
+      ended.set(link.proxyRelationId!, reason?.reason ?? 'relation-missing');
+      try {
+        await revokeGrant(link.grantId);
+        await this.#links.revoke(link.grantId, now);
+        revokedGrants.push(link.grantId);
+      } catch (err) {
+        failed.push({ grantId: link.grantId, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return { ended: [...ended].map(([relationId, reason]) => ({ relationId, reason })), revokedGrants, failed };
+  }
+}
