@@ -8,8 +8,9 @@ import { FhirService } from './fhir/service.js';
 import type { Db } from './store/db.js';
 import { ResourceStore } from './store/resources.js';
 import { createAuthServer, type AuthServer } from './auth/server.js';
-import { DemoAccountDirectory } from './portal/demo-accounts.js';
-import { interactionPlugin } from './portal/interaction.js';
+import { AuditBuffer, type AccessEvent } from './fhir/audit.js';
+import { typeAllowed } from './portal/proxy-policy.js';
+import { createPortal, createPortalServices, type Portal } from './portal/create-portal.js';
 import { sandboxPlugin } from './sandbox/plugin.js';
 
 export interface AppDeps {
@@ -26,6 +27,8 @@ export interface App {
   readonly fhir: FhirService;
   /** Absent when openFhir */
   readonly auth?: AuthServer;
+  /** Absent when openFhir */
+  readonly portal?: Portal;
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,7 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const fhir = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
   const started = new Date().toISOString();
-  const accounts = new DemoAccountDirectory(config.sandbox);
+  const services = createPortalServices({ config, db, fhir });
+  const accounts = services.directory;
   const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,
@@ -48,15 +52,46 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(auth ? { security: auth.security } : {}),
   });
 
+  // Audit events are written in batches; "last used" on the connected-apps page comes from the same batches.
+  const audit = auth
+    ? new AuditBuffer({
+        flushMs: 1000,
+        maxBatch: 2000,
+        maxPending: 200_000,
+        write: async (events: readonly AccessEvent[]) => {
+          await services.auditLog.record(events);
+          const lastUse = new Map<string, number>();
+          for (const e of events) if (e.grantId) lastUse.set(e.grantId, Math.max(e.at, lastUse.get(e.grantId) ?? 0));
+          for (const [grantId, at] of lastUse) await services.appLinks.markUsed(grantId, at);
+        },
+        onError: (err, pending) => server.log.error({ err, pending }, 'audit write failed; events kept for the next attempt'),
+      })
+    : undefined;
+  if (audit) server.addHook('onClose', async () => audit.close());
+
   await server.register(fhirPlugin, {
     prefix: '/fhir',
     service: fhir,
     capabilityStatement: () => capability,
-    ...(auth ? { auth: { resolve: (token: string) => auth.resolver.resolve(token), userPatients: (g) => accounts.userPatients(g.accountId) } } : {}),
+    ...(audit ? { audit } : {}),
+    ...(auth
+      ? {
+          auth: {
+            resolve: (token: string) => auth.resolver.resolve(token),
+            // A parent's proxy for a teenager reaches fewer types: user/ scopes see a record only for allowed types.
+            userPatients: async (g, type) => {
+              if (!g.accountId) return [];
+              const account = await accounts.findAccount(g.accountId);
+              if (!account) return [];
+              if (account.role === 'clinician') return undefined;
+              return (await accounts.patientsFor(g.accountId)).filter((p) => typeAllowed(p.allowedTypes, type)).map((p) => p.id);
+            },
+          },
+        }
+      : {}),
   });
+  const portal = auth ? await createPortal(server, { config, db, fhir, services, auth }) : undefined;
   if (auth) {
-    const smartStyleUrl = `${config.publicUrl}/smart-style.json`;
-    await server.register(interactionPlugin, { provider: auth.provider, accounts, contexts: auth.contexts, smartStyleUrl });
     if (config.sandbox) await server.register(sandboxPlugin, { provider: auth.provider, contexts: auth.contexts, fhir, fhirBaseUrl: config.fhirBaseUrl });
     // SMART context-passthrough-style: colours and fonts an embedded app can use to match us.
     server.get('/smart-style.json', async (_req, reply) =>
@@ -83,5 +118,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   server.get('/', async (_req, reply) =>
     reply.type('application/json').send({ name: 'smart-fhir-server', version: pkg.version, fhir: config.fhirBaseUrl, metadata: `${config.fhirBaseUrl}/metadata` }),
   );
-  return { server, fhir, ...(auth ? { auth } : {}) };
+  return { server, fhir, ...(auth ? { auth } : {}), ...(portal ? { portal } : {}) };
 }

@@ -26,6 +26,12 @@ export interface Config {
   readonly revocationPollMs: number;
   /** OAuth issuer: publicUrl + /auth */
   readonly issuer: string;
+  /** Portal and sign-in sessions end after this long without activity (seconds) */
+  readonly sessionIdleSeconds: number;
+  /** Sign-in, sign-up and password-reset form posts allowed per minute from one address */
+  readonly signInRateLimit: number;
+  /** Hospital name shown on the portal pages */
+  readonly siteName: string;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +80,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isSandbox = sandbox === 'true' || sandbox === '1';
   const registrationToken = env.REGISTRATION_TOKEN || undefined;
   if (!isSandbox && registrationToken !== undefined && registrationToken.length < 32) problems.push('REGISTRATION_TOKEN must be at least 32 characters');
+  const sessionIdleSeconds = Number(env.SESSION_IDLE_SECONDS ?? '1200');
+  if (!Number.isInteger(sessionIdleSeconds) || sessionIdleSeconds < 1) problems.push(`SESSION_IDLE_SECONDS "${env.SESSION_IDLE_SECONDS}" must be a whole number of seconds, at least 1`);
+  const signInRateLimit = Number(env.SIGNIN_RATE_LIMIT ?? '30');
+  if (!Number.isInteger(signInRateLimit) || signInRateLimit < 1) problems.push(`SIGNIN_RATE_LIMIT "${env.SIGNIN_RATE_LIMIT}" must be a whole number, at least 1`);
+  const siteName = (env.SITE_NAME ?? 'Riverside Health').trim() || 'Riverside Health';
   const revocationPollMs = Number(env.REVOCATION_POLL_MS ?? '250');
   if (!Number.isInteger(revocationPollMs) || revocationPollMs < 0 || revocationPollMs > 1000) problems.push(`REVOCATION_POLL_MS "${env.REVOCATION_POLL_MS}" must be 0 (off) to 1000`);
   if (problems.length) throw new ConfigError(problems);
@@ -89,6 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registrationToken,
     clientsFile: env.CLIENTS_FILE ? resolve(env.CLIENTS_FILE) : undefined,
     revocationPollMs,
+    sessionIdleSeconds,
+    signInRateLimit,
+    siteName,
     issuer: `${publicUrl}/auth`,
   });
 }

@@ -9,11 +9,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const db = openDb(config.database);
   const applied = await migrateToLatest(db);
-  const { server, fhir } = await buildApp({ config, db });
+  const { server, fhir, portal } = await buildApp({ config, db });
   if (applied.length) server.log.info({ migrations: applied }, 'database migrated');
   if (config.seedDir) {
     const seeded = await seedIfEmpty(fhir, config.seedDir, (msg: string) => server.log.info(msg));
     if (seeded) server.log.info({ resources: seeded }, 'seeded an empty database');
+  }
+  if (config.sandbox && portal) {
+    const report = await portal.seedDemo();
+    if (report.accountsCreated.length) server.log.info({ accounts: report.accountsCreated }, 'created the sandbox demo accounts');
+    if (report.skipped.length) server.log.warn({ skipped: report.skipped }, 'demo accounts or relations skipped: their patients are not in the store');
   }
   await server.listen({ port: config.port, host: config.host });
   server.log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind})`);

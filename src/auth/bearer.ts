@@ -98,7 +98,7 @@ export class TokenResolver {
       clientId: at.clientId ?? '',
       accountId: (at as { accountId?: string }).accountId,
       grantId,
-      scope: grant ? effectiveScope(at.scope ?? '', grant.resources?.[this.opts.fhirBaseUrl]) : (at.scope ?? ''),
+      scope: grant ? effectiveScope(at.scope ?? '', grant.getResourceScope(this.opts.fhirBaseUrl)) : (at.scope ?? ''),
       patient: extra.patient,
       fhirUser: extra.fhirUser,
       exp: at.exp ?? 0,

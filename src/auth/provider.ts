@@ -32,6 +32,8 @@ export interface ProviderDeps {
   readonly secureCookies: boolean;
   /** Sandbox: let jwks_uri point at loopback and private addresses (a developer's laptop); production keeps the SSRF guard */
   readonly allowPrivateFetch: boolean;
+  /** A sign-in session ends after this long without use (seconds) */
+  readonly sessionIdleSeconds: number;
 }
 
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'] as const;
@@ -124,7 +126,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       },
     },
     extraClientMetadata: {
-      properties: ['smart_scope', 'logo_uri', 'tos_uri', 'policy_uri'],
+      // publisher and description are shown to patients on the consent screen.
+      properties: ['smart_scope', 'logo_uri', 'tos_uri', 'policy_uri', 'publisher', 'description'],
       // A SMART app registers SMART scopes in `scope`; oidc-provider only accepts its static scopes there, so the
       // SMART ones move to smart_scope, the client's allow-list. Runs before schema validation and may mutate.
       validator(_ctx, key, _value, metadata) {
@@ -185,7 +188,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
-      Session: 8 * 3600,
+      // Every authorization re-saves the session, so this is an idle limit, like the portal's.
+      Session: deps.sessionIdleSeconds,
       RefreshToken: 90 * 24 * 3600,
       Grant: 365 * 24 * 3600,
       ClientCredentials: 300,

@@ -25,6 +25,10 @@ export interface AuthServer {
   readonly security: ReturnType<typeof capabilitySecurity>;
   /** Revokes a grant and every token issued under it, on every instance */
   revokeGrant(grantId: string): Promise<void>;
+  /** After a grant was narrowed: every instance drops its cached tokens of it and re-reads the grant */
+  refreshGrant(grantId: string): Promise<void>;
+  /** Secret for signing the portal's cookies (kept with the signing keys, never in git) */
+  readonly cookieSecret: string;
 }
 
 export const SCOPES_SUPPORTED = [...STATIC_SCOPES, 'patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read'];
@@ -55,6 +59,7 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
     registration: config.sandbox || !config.registrationToken ? { open: true } : { open: false, initialAccessToken: config.registrationToken },
     secureCookies: config.publicUrl.startsWith('https:'),
     allowPrivateFetch: config.sandbox,
+    sessionIdleSeconds: config.sessionIdleSeconds,
   });
   resolver = new TokenResolver(provider, revocations, { fhirBaseUrl: config.fhirBaseUrl, pollMs: config.revocationPollMs, maxEntries: 10_000 });
   await resolver.start();
@@ -85,5 +90,10 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
     await revocations.record({ grantId });
   };
 
-  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant };
+  const refreshGrant = async (grantId: string) => {
+    resolver!.evictGrant(grantId);
+    await revocations.record({ grantId });
+  };
+
+  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant, refreshGrant, cookieSecret: keys.cookieKeys[0]! };
 }

@@ -17,8 +17,8 @@ import type { AccessRecorder, AuditedInteraction } from './audit.js';
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
   resolve(token: string): Promise<AccessGrant | undefined>;
-  /** Patients a user/ scope reaches for this user; undefined means every patient (e.g. a clinician) */
-  userPatients(grant: AccessGrant): Promise<readonly string[] | undefined>;
+  /** Patients whose records of `type` a user/ scope reaches for this user; undefined means every patient (e.g. a clinician) */
+  userPatients(grant: AccessGrant, type: string): Promise<readonly string[] | undefined>;
 }
 
 export interface FhirPluginOptions {
@@ -120,7 +120,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const grant = req.accessGrant;
     if (!opts.auth || !grant) return UNRESTRICTED;
     // Only user/ scopes depend on whose records the user may see; other tokens skip the lookup on the hot path.
-    const userPatients = grant.scopes.some((s) => s.context === 'user') ? await opts.auth.userPatients(grant) : undefined;
+    const userPatients = grant.scopes.some((s) => s.context === 'user') ? await opts.auth.userPatients(grant, type) : undefined;
     return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients, fhirBaseUrl: base });
   };
 

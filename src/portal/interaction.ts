@@ -1,125 +1,242 @@
-// The authorization interaction: sign in, choose whose record, approve (possibly less than asked), or deny.
-// Minimal pages for now; the patient portal issue replaces the views, not this flow.
-import formbody from '@fastify/formbody';
+// The authorization interaction an app sends a patient through: sign in, choose whose record, then the consent
+// screen (Allow Access with what they kept ticked, or Deny). oidc-provider owns the flow; these routes render the
+// pages and hand the decisions back to it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
-import type { SmartContextStore } from '../store/smart-context.js';
-import type { DemoAccountDirectory } from './demo-accounts.js';
-import { escapeHtml, page } from './html.js';
-
-export interface InteractionOptions {
-  readonly provider: Provider;
-  readonly accounts: DemoAccountDirectory;
-  readonly contexts: SmartContextStore;
-  readonly smartStyleUrl: string;
-}
+import type { Interaction } from 'oidc-provider';
+import { STATIC_SCOPES } from '../auth/provider.js';
+import { approve, offeredGroups, prefilledGroups, previewCounts } from './consent.js';
+import type { AccessiblePatient, PortalAccount } from './account-directory.js';
+import { parsePermissionForm } from './permissions.js';
+import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
+import { clientApp, personRelationship, signInFailureDelay } from './presenters.js';
+import { renderConsent, renderMessage, renderPatientPicker, renderSignIn, type AppInfo } from './views.js';
+import { sessionCookieOptions, setFormActionOrigins } from './web-security.js';
 
 type Form = Record<string, string | string[] | undefined>;
-const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+type Params = { uid: string };
 
-export async function interactionPlugin(app: FastifyInstance, opts: InteractionOptions): Promise<void> {
-  const { provider, accounts, contexts } = opts;
-  await app.register(formbody);
+const IDLE_NOTICE = 'You were signed out after 20 minutes without activity. Please sign in again.';
+const OIDC_SCOPES = new Set<string>(STATIC_SCOPES);
 
-  app.addHook('onSend', async (_req, reply) => {
-    reply.header('cache-control', 'no-store').header('x-frame-options', 'DENY').header('content-security-policy', "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'");
-  });
+export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
+  const { provider, directory } = deps;
+  const site = { siteName: deps.siteName };
+  const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+  const expired = (reply: FastifyReply) =>
+    html(reply, 400, renderMessage({ ...site, title: 'This link has expired', text: 'The sign-in took too long or was already finished. Go back to the app and connect again.', tone: 'error' }));
 
-  const details = (req: FastifyRequest, reply: FastifyReply) => provider.interactionDetails(req.raw, reply.raw);
+  /** The interaction of this browser, or undefined when the cookie is gone or the interaction expired. */
+  const details = async (req: FastifyRequest, reply: FastifyReply): Promise<Interaction | undefined> => {
+    try {
+      const d = await provider.interactionDetails(req.raw, reply.raw);
+      return d.uid === (req.params as Params).uid ? d : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const finish = async (req: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>) => {
     const to = await provider.interactionResult(req.raw, reply.raw, result, { mergeWithLastSubmission: true });
     return reply.redirect(to, 303);
   };
-
-  app.get<{ Params: { uid: string } }>('/interaction/:uid', async (req, reply) => {
-    const d = await details(req, reply);
+  const appOf = async (d: Interaction): Promise<AppInfo & { redirectOrigins: string[] }> => {
     const client = await provider.Client.find(String(d.params.client_id));
-    const appName = escapeHtml(client?.clientName ?? d.params.client_id);
-    const action = `/interaction/${escapeHtml(d.uid)}`;
-    reply.type('text/html; charset=utf-8');
+    const redirect = typeof d.params.redirect_uri === 'string' ? d.params.redirect_uri : undefined;
+    return { ...clientApp(client, String(d.params.client_id)), redirectOrigins: redirect ? [new URL(redirect).origin] : [] };
+  };
+  const requested = (d: Interaction) => String(d.params.scope ?? '').split(' ').filter(Boolean);
+  const launchPatient = async (d: Interaction) => (typeof d.params.launch === 'string' ? (await deps.contexts.findLaunch(d.params.launch))?.patient : undefined);
+  const selectedPatient = (d: Interaction) => (d.lastSubmission as { patient_select?: { patient?: string } } | undefined)?.patient_select?.patient;
+
+  /** Whose record this authorization is about, and what the signed-in person may share of it. */
+  const recordFor = async (d: Interaction, account: PortalAccount): Promise<AccessiblePatient | undefined> => {
+    const fromLaunch = await launchPatient(d);
+    if (fromLaunch) {
+      // An EHR launch names the patient; a clinician reaches every record, a patient only their own and proxied ones.
+      if (account.role === 'clinician') {
+        const p = await deps.patients.get(fromLaunch);
+        return p && { id: p.id, name: p.name, relationship: 'adult-proxy', allowedTypes: 'all' };
+      }
+      return directory.accessTo(account.accountId, fromLaunch);
+    }
+    const chosen = selectedPatient(d) ?? account.patientId ?? undefined;
+    return chosen ? directory.accessTo(account.accountId, chosen) : undefined;
+  };
+
+  const signInPage = (d: Interaction, appName: string, csrfToken: string, extra: { error?: string; notice?: string; username?: string } = {}) =>
+    renderSignIn({ ...site, csrfToken, action: `/interaction/${d.uid}/login`, appName, signUpUrl: '/portal/signup', forgotPasswordUrl: '/portal/forgot', ...extra });
+
+  app.get<{ Params: Params }>('/interaction/:uid', async (req, reply) => {
+    const d = await details(req, reply);
+    if (!d) return expired(reply);
+    const app_ = await appOf(d);
+    setFormActionOrigins(reply, app_.redirectOrigins);
+    const csrfToken = reply.generateCsrf();
+
     if (d.prompt.name === 'login') {
-      return page(`Sign in — ${appName}`, `<h1>Sign in</h1><p><strong>${appName}</strong> wants to connect to your health record.</p>
-<form method="post" action="${action}/login"><label for="username">Username</label> <input id="username" name="username" autocomplete="username" required>
-<label for="password">Password</label> <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>`);
+      // Already signed in to the portal in this browser: no second sign-in.
+      const session = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
+      if (session.state === 'active' && (await directory.findAccount(session.accountId))) return finish(req, reply, { login: { accountId: session.accountId } });
+      return html(reply, 200, signInPage(d, app_.name, csrfToken, session.state === 'expired' ? { notice: IDLE_NOTICE } : {}));
     }
-    const account = await accounts.findAccount(String(d.session?.accountId));
+    const account = await directory.findAccount(String(d.session?.accountId));
+    if (!account) return expired(reply);
+
     if (d.prompt.name === 'patient_select') {
-      const choices = account?.patients ?? [];
-      return page(`Whose record — ${appName}`, `<h1>Whose record should ${appName} see?</h1><form method="post" action="${action}/patient"><fieldset><legend>Choose a person</legend>
-${choices.map((p, i) => `<label><input type="radio" name="patient" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(p.name)} (${escapeHtml(p.relationship === 'self' ? 'you' : p.relationship)})</label>`).join('\n')}
-</fieldset><button type="submit">Continue</button></form>`);
+      const choices = await directory.patientsFor(account.accountId);
+      if (!choices.length) {
+        return html(reply, 403, renderMessage({ ...site, title: 'No record to share', text: 'There is no health record on this account that an app can be connected to.', tone: 'error' }));
+      }
+      // One record: nothing to choose.
+      if (choices.length === 1) return finish(req, reply, { patient_select: { patient: choices[0]!.id } });
+      return html(
+        reply,
+        200,
+        renderPatientPicker({
+          ...site,
+          csrfToken,
+          action: `/interaction/${d.uid}/patient`,
+          appName: app_.name,
+          patients: choices.map((p) => ({ id: p.id, name: p.name, relationship: personRelationship(p.relationship) })),
+        }),
+      );
     }
-    const requested = requestedScopes(d.prompt.details);
-    return page(`Allow access — ${appName}`, `<h1>Allow ${appName} to access your record?</h1><form method="post" action="${action}/consent"><fieldset><legend>Permissions</legend>
-${requested.map((s) => `<label><input type="checkbox" name="scope" value="${escapeHtml(s)}" checked> ${escapeHtml(s)}</label>`).join('\n')}
-</fieldset><button type="submit" name="decision" value="allow">Allow Access</button> <button type="submit" name="decision" value="deny">Deny</button></form>`);
+
+    const record = await recordFor(d, account);
+    const wanted = requested(d);
+    const offered = offeredGroups(wanted, record?.allowedTypes ?? 'all');
+    const counts = record ? await previewCounts(deps.resources, record.id, offered) : new Map();
+    const earlier = record ? (await deps.appLinks.listForAccount(account.accountId, { includeRevoked: true })).find((l) => l.clientId === String(d.params.client_id) && l.patientId === record.id) : undefined;
+    const ticked = prefilledGroups(offered, earlier?.scope);
+    const patients = record && record.relationship !== 'self' ? await directory.patientsFor(account.accountId) : [];
+    return html(
+      reply,
+      200,
+      renderConsent({
+        ...site,
+        csrfToken,
+        action: `/interaction/${d.uid}/consent`,
+        app: app_,
+        patient: record ? { name: record.name, relationship: personRelationship(record.relationship) } : { name: account.name, relationship: 'self' },
+        ...(patients.length > 1 && !d.params.launch ? { changePatientUrl: `/interaction/${d.uid}/change-patient` } : {}),
+        groups: offered.map((group) => ({ group, checked: ticked.has(group.key), ...(counts.has(group.key) ? { count: counts.get(group.key) } : {}) })),
+        duration: earlier?.expiresAt === null && earlier.scope.split(' ').includes('offline_access') ? 'forever' : 'session',
+      }),
+    );
   });
 
-  app.post<{ Params: { uid: string }; Body: Form }>('/interaction/:uid/login', async (req, reply) => {
+  app.post<{ Params: Params; Body: Form }>(
+    '/interaction/:uid/login',
+    { preHandler: app.csrfProtection, config: { rateLimit: { max: deps.signInRateLimit, timeWindow: 60_000 } } },
+    async (req, reply) => {
+      const d = await details(req, reply);
+      if (!d || d.prompt.name !== 'login') return expired(reply);
+      const username = String(req.body.username ?? '');
+      const result = await directory.authenticate(username, String(req.body.password ?? ''));
+      if (!result.ok) {
+        await signInFailureDelay();
+        const app_ = await appOf(d);
+        setFormActionOrigins(reply, app_.redirectOrigins);
+        const error = result.reason === 'locked' ? 'Too many attempts. Wait 15 minutes, then try again.' : 'The username or password is not right.';
+        return html(reply, 401, signInPage(d, app_.name, reply.generateCsrf(), { error, username }));
+      }
+      const sid = await deps.sessions.start(result.account.id);
+      reply.setCookie(SESSION_COOKIE, sid, sessionCookieOptions(deps.secureCookies));
+      return finish(req, reply, { login: { accountId: result.account.id } });
+    },
+  );
+
+  // "Choose another record" on the consent page: back to the picker.
+  app.get<{ Params: Params }>('/interaction/:uid/change-patient', async (req, reply) => {
     const d = await details(req, reply);
-    if (d.prompt.name !== 'login') return reply.code(400).type('text/html; charset=utf-8').send(page('Error', '<p>This step is already done.</p>'));
-    const account = await accounts.authenticate(String(req.body.username ?? ''), String(req.body.password ?? ''));
-    if (!account) {
-      reply.type('text/html; charset=utf-8').code(401);
-      return page('Sign in', `<h1>Sign in</h1><p role="alert">The username or password is not right.</p><p><a href="/interaction/${escapeHtml(d.uid)}">Try again</a></p>`);
-    }
-    return finish(req, reply, { login: { accountId: account.accountId, remember: false } });
+    if (!d || !d.session?.accountId) return expired(reply);
+    return finish(req, reply, { patient_select: {} });
   });
 
-  app.post<{ Params: { uid: string }; Body: Form }>('/interaction/:uid/patient', async (req, reply) => {
+  app.post<{ Params: Params; Body: Form }>('/interaction/:uid/patient', { preHandler: app.csrfProtection }, async (req, reply) => {
     const d = await details(req, reply);
-    const account = await accounts.findAccount(String(d.session?.accountId));
+    if (!d || d.prompt.name !== 'patient_select' || !d.session?.accountId) return expired(reply);
     const patient = String(req.body.patient ?? '');
-    if (d.prompt.name !== 'patient_select' || !account?.patients.some((p) => p.id === patient)) {
-      return reply.code(403).type('text/html; charset=utf-8').send(page('Not allowed', '<p>You cannot share that record.</p>'));
+    if (!(await directory.accessTo(String(d.session.accountId), patient))) {
+      return html(reply, 403, renderMessage({ ...site, title: 'Not allowed', text: 'You cannot share that record.', tone: 'error' }));
     }
     return finish(req, reply, { patient_select: { patient } });
   });
 
-  app.post<{ Params: { uid: string }; Body: Form }>('/interaction/:uid/consent', async (req, reply) => {
+  app.post<{ Params: Params; Body: Form }>('/interaction/:uid/consent', { preHandler: app.csrfProtection }, async (req, reply) => {
     const d = await details(req, reply);
-    if (d.prompt.name !== 'consent') return reply.code(400).type('text/html; charset=utf-8').send(page('Error', '<p>This step is already done.</p>'));
-    if (req.body.decision !== 'allow') {
-      return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
-    }
-    const accountId = String(d.session?.accountId);
-    const account = await accounts.findAccount(accountId);
-    const approved = new Set(list(req.body.scope));
-    const prompt = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const grant = new provider.Grant({ accountId, clientId: String(d.params.client_id) });
-    for (const s of prompt.missingOIDCScope ?? []) approved.has(s) ? grant.addOIDCScope(s) : grant.rejectOIDCScope(s);
-    if (prompt.missingOIDCClaims?.length) grant.addOIDCClaims(prompt.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
-      const kept = scopes.filter((s) => approved.has(s));
-      const dropped = scopes.filter((s) => !approved.has(s));
-      if (kept.length) grant.addResourceScope(resource, kept.join(' '));
-      if (dropped.length) grant.rejectResourceScope(resource, dropped.join(' '));
-    }
+    if (!d || d.prompt.name !== 'consent') return expired(reply);
+    if (req.body.decision !== 'allow') return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
+    const account = await directory.findAccount(String(d.session?.accountId));
+    if (!account) return expired(reply);
+    const record = await recordFor(d, account);
     const launchId = typeof d.params.launch === 'string' ? d.params.launch : undefined;
-    let patient = (d.lastSubmission as { patient_select?: { patient?: string } } | undefined)?.patient_select?.patient;
+    if (!record && (launchId || selectedPatient(d))) {
+      return html(reply, 403, renderMessage({ ...site, title: 'Not allowed', text: 'You cannot share that record.', tone: 'error' }));
+    }
+    const wanted = requested(d);
+    const now = deps.clock();
+    const { keptGroupKeys, duration } = parsePermissionForm(req.body);
+    const approval = approve(wanted, offeredGroups(wanted, record?.allowedTypes ?? 'all'), keptGroupKeys, duration, now);
+
     let encounter: string | undefined;
     if (launchId) {
-      const launch = await contexts.findLaunch(launchId);
+      const launch = await deps.contexts.findLaunch(launchId);
       // A launch is single use: the first authorization to complete with it wins.
-      if (!launch || !(await contexts.useLaunch(launchId))) return finish(req, reply, { error: 'invalid_request', error_description: 'The launch was already used or has expired' });
-      patient = launch.patient;
+      if (!launch || !(await deps.contexts.useLaunch(launchId))) return finish(req, reply, { error: 'invalid_request', error_description: 'The launch was already used or has expired' });
       encounter = launch.encounter ?? undefined;
     }
+
+    const clientId = String(d.params.client_id);
+    const grant = new provider.Grant({ accountId: account.accountId, clientId });
+    const oidc = approval.scopes.filter((s) => OIDC_SCOPES.has(s));
+    if (oidc.length) grant.addOIDCScope(oidc.join(' '));
+    // The FHIR resource server is asked for every requested scope (SMART mixes them in one list), so the grant for
+    // it holds the whole approved list; tokens for it then carry exactly that.
+    if (approval.scopes.length) grant.addResourceScope(deps.fhirBaseUrl, approval.scopes.join(' '));
+    const claims = (d.prompt.details as { missingOIDCClaims?: string[] }).missingOIDCClaims;
+    if (claims?.length && oidc.includes('openid')) grant.addOIDCClaims(claims);
     const grantId = await grant.save();
-    await contexts.save(grantId, {
-      ...(patient ? { patient } : {}),
+    // The request now asks for what the patient kept: narrowed (granular) scopes replace the ones they came from, so
+    // the authorization code and its tokens carry exactly the approved scopes.
+    d.params.scope = approval.scopes.join(' ');
+    await d.save(Math.max(1, (d.exp ?? 0) - Math.floor(Date.now() / 1000)));
+
+    await deps.contexts.save(grantId, {
+      ...(record ? { patient: record.id } : {}),
       ...(encounter ? { encounter, fhirContext: [{ reference: `Encounter/${encounter}` }] } : {}),
-      ...(account ? { fhirUser: account.fhirUser } : {}),
+      fhirUser: account.fhirUser,
       // A standalone app shows its own banner; inside an EHR the EHR already shows the patient.
       needPatientBanner: !launchId,
-      smartStyleUrl: opts.smartStyleUrl,
+      smartStyleUrl: deps.smartStyleUrl,
     });
+    if (record && account.role === 'patient') {
+      await deps.appLinks.save({
+        grantId,
+        accountId: account.accountId,
+        clientId,
+        patientId: record.id,
+        proxyRelationId: record.proxyRelationId ?? null,
+        scope: approval.scopes.join(' '),
+        createdAt: now,
+        expiresAt: approval.expiresAt ?? null,
+      });
+      await notifyNewLink(deps, account, record, (await appOf(d)).name).catch((err: unknown) => req.log.warn({ err }, 'new-link e-mail failed'));
+    }
     return finish(req, reply, { consent: { grantId } });
   });
 }
 
-function requestedScopes(details: unknown): string[] {
-  const d = details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-  return [...new Set([...(d.missingOIDCScope ?? []), ...Object.values(d.missingResourceScopes ?? {}).flat()])];
+/** "Told at once": a new link mails the account holder, with the way to undo it. */
+async function notifyNewLink(deps: PortalDeps, account: PortalAccount, record: AccessiblePatient, appName: string): Promise<void> {
+  if (!account.email) return;
+  const whose = record.relationship === 'self' ? 'your' : `${record.name}'s`;
+  await deps.mailer.send({
+    to: account.email,
+    subject: `${appName} can now see ${whose} health record`,
+    text: [
+      `${appName} can now see ${whose} health record at ${deps.siteName}.`,
+      '',
+      `Not you, or changed your mind? Remove access: ${deps.publicUrl}/portal/apps`,
+    ].join('\n'),
+  });
 }

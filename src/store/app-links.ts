@@ -129,4 +129,10 @@ export class AppLinkStore {
     const r = await this.k.updateTable('app_links').set({ scope }).where('grant_id', '=', grantId).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
+
+  /** Live links whose chosen duration ("30 days", "1 year") has run out. */
+  async listExpired(now: number): Promise<AppLink[]> {
+    const rows = await this.k.selectFrom('app_links').selectAll().where('revoked_at', 'is', null).where('expires_at', '<=', now).execute();
+    return rows.map(fromRow);
+  }
 }

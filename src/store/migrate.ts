@@ -6,6 +6,7 @@ import * as m0002 from './migrations/2026-11-25T0002-oidc.js';
 import * as m0003 from './migrations/2026-11-25T0003-patient-rid-index.js';
 import * as m0004 from './migrations/2026-11-25T0004-oidc-partial-indexes.js';
 import * as m0005 from './migrations/2026-11-25T0005-portal.js';
+import * as m0006 from './migrations/2026-11-25T0006-portal-sessions.js';
 
 interface DialectMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0003-patient-rid-index': m0003,
   '2026-11-25T0004-oidc-partial-indexes': m0004,
   '2026-11-25T0005-portal': m0005,
+  '2026-11-25T0006-portal-sessions': m0006,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -219,6 +219,16 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   app_links: AppLinkTable;
   audit_events: AuditEventTable;
+  portal_sessions: PortalSessionTable;
+}
+
+export interface PortalSessionTable {
+  /** sha-256 of the cookie value */
+  id_hash: string;
+  account_id: string;
+  created_at: number;
+  /** Written at most every few seconds, so an idle session can be told from an active one */
+  last_seen_at: number;
 }
 
 /** Earliest and latest instants JavaScript dates can hold; used for open-ended ranges. */

@@ -60,7 +60,7 @@ t.test('client authentication and backend services', async (t) => {
     t.notOk(tokens.refresh_token);
     const all = await fhirGet(server, '/Observation', tokens.access_token);
     t.equal(all.status, 200);
-    t.equal(all.body.total, 6, 'system scope sees every patient');
+    t.equal(all.body.total, 8, 'system scope sees every patient');
     t.equal((await fhirGet(server, '/AllergyIntolerance', tokens.access_token)).status, 403);
 
     t.test('a replayed client assertion (same jti) is refused', async (t) => {

@@ -5,15 +5,18 @@ export interface FlowChoices {
   readonly username: string;
   readonly password: string;
   readonly patient?: string;
-  /** Scopes to leave ticked on the consent page; undefined keeps everything requested */
-  readonly keepScopes?: (requested: string[]) => string[];
+  /** Permission groups to tick on the consent page (labs, vitals, allergies, ...); default every group offered */
+  readonly keepGroups?: (offered: string[]) => string[];
+  /** The consent page's "How long" answer (session, 30d, 1y, forever); default 'forever', so apps asking for offline access get it */
+  readonly duration?: string;
   readonly decision?: 'allow' | 'deny';
 }
 
 export interface FlowResult {
   /** The final redirect to the app (its redirect_uri with code/state or error) */
   readonly callback: URL;
-  readonly requestedScopes: string[];
+  /** The permission groups the consent page offered */
+  readonly offeredGroups: string[];
   readonly pages: string[];
 }
 
@@ -39,9 +42,9 @@ export async function authorizeInBrowser(authorizeUrl: string, redirectUri: stri
   let method = 'GET';
   let body: string | undefined;
   const pages: string[] = [];
-  let requestedScopes: string[] = [];
+  let offeredGroups: string[] = [];
   for (let hop = 0; hop < 30; hop++) {
-    if (url.startsWith(redirectUri)) return { callback: new URL(url), requestedScopes, pages };
+    if (url.startsWith(redirectUri)) return { callback: new URL(url), offeredGroups, pages };
     const res = await fetch(url, {
       method,
       redirect: 'manual',
@@ -58,20 +61,23 @@ export async function authorizeInBrowser(authorizeUrl: string, redirectUri: stri
     const html = await res.text();
     if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(0, 500)}`);
     pages.push(html);
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+    const action = /<form class="form" method="post" action="([^"]+)"/.exec(html)?.[1];
     if (!action) throw new Error(`no form at ${url}: ${html.slice(0, 500)}`);
     const target = new URL(action.replace(/&amp;/g, '&'), url).toString();
     const form = new URLSearchParams();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    if (csrf) form.set('_csrf', csrf);
     if (action.endsWith('/login')) {
       form.set('username', choices.username);
       form.set('password', choices.password);
     } else if (action.endsWith('/patient')) {
-      const options = [...html.matchAll(/name="patient" value="([^"]+)"/g)].map((m) => m[1]!);
+      const options = [...html.matchAll(/name="patient" id="[^"]*" value="([^"]+)"/g)].map((m) => m[1]!);
       form.set('patient', choices.patient ?? options[0]!);
     } else if (action.endsWith('/consent')) {
-      requestedScopes = [...html.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
-      const kept = choices.keepScopes ? choices.keepScopes(requestedScopes) : requestedScopes;
-      for (const s of kept) form.append('scope', s);
+      const boxes = [...html.matchAll(/<input[^>]*type="checkbox" name="group"[^>]*value="([^"]+)"([^>]*)>/g)];
+      offeredGroups = boxes.map((m) => m[1]!);
+      for (const g of choices.keepGroups ? choices.keepGroups(offeredGroups) : offeredGroups) form.append('group', g);
+      if (/name="duration"/.test(html)) form.set('duration', choices.duration ?? 'forever');
       form.set('decision', choices.decision ?? 'allow');
     } else throw new Error(`unknown form ${action}`);
     url = target;

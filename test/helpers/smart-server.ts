@@ -65,14 +65,18 @@ export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): 
 
 export const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
 
-/** Maria (parent), Sofia (her child) and Daniel, each with a lab, a vital sign and an allergy. */
+/**
+ * Maria (parent), Sofia (her child, 8), Mateo (her son, 15) and Daniel, each with a lab, a vital sign and an allergy;
+ * then the sandbox demo accounts that sign in as them.
+ */
 export async function seedFamily(app: App): Promise<void> {
-  for (const [id, family, given] of [
-    ['maria-garcia', 'Garcia', 'Maria'],
-    ['sofia-garcia', 'Garcia', 'Sofia'],
-    ['daniel-kim', 'Kim', 'Daniel'],
+  for (const [id, family, given, birthDate] of [
+    ['maria-garcia', 'Garcia', 'Maria', '1985-03-14'],
+    ['sofia-garcia', 'Garcia', 'Sofia', '2018-06-22'],
+    ['mateo-garcia', 'Garcia', 'Mateo', '2011-04-09'],
+    ['daniel-kim', 'Kim', 'Daniel', '1999-08-03'],
   ] as const) {
-    await app.fhir.update('Patient', id, { resourceType: 'Patient', id, name: [{ family, given: [given] }], gender: 'female', birthDate: '1985-03-14' });
+    await app.fhir.update('Patient', id, { resourceType: 'Patient', id, name: [{ family, given: [given] }], gender: 'female', birthDate });
     for (const cat of ['laboratory', 'vital-signs']) {
       await app.fhir.update('Observation', `${id}-${cat}`, {
         resourceType: 'Observation',
@@ -86,6 +90,7 @@ export async function seedFamily(app: App): Promise<void> {
     }
     await app.fhir.update('AllergyIntolerance', `${id}-allergy`, { resourceType: 'AllergyIntolerance', id: `${id}-allergy`, patient: { reference: `Patient/${id}` } });
   }
+  if (app.portal) await app.portal.seedDemo();
 }
 
 export interface RegisteredClient {
@@ -109,7 +114,7 @@ export const REDIRECT = 'http://127.0.0.1:9/callback';
 
 export interface Launch {
   readonly tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
-  readonly requestedScopes: string[];
+  readonly offeredGroups: string[];
   readonly verifier: string;
 }
 
@@ -132,7 +137,7 @@ export async function authorize(
   });
   const flow = await authorizeInBrowser(url.toString(), REDIRECT, choices);
   const tokens = await oidc.authorizationCodeGrant(config, flow.callback, { pkceCodeVerifier: verifier, expectedState: state });
-  return { tokens, requestedScopes: flow.requestedScopes, verifier };
+  return { tokens, offeredGroups: flow.offeredGroups, verifier };
 }
 
 export async function fhirGet(server: SmartServer, path: string, token?: string): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {

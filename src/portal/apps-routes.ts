@@ -1,0 +1,119 @@
+// The connected-apps page: every app with access to a record the signed-in person controls, what it may read, what
+// it did read, and the controls to narrow its access or remove it at once.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppLink } from '../store/app-links.js';
+import type { StoredAuditEvent } from '../store/audit-log.js';
+import type { AccessiblePatient, PortalAccount } from './account-directory.js';
+import { groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval } from './permissions.js';
+import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
+import { clientApp, personRelationship } from './presenters.js';
+import { renderConnectedApps, renderMessage, type AccessLogEntry, type ConnectedAppModel } from './views.js';
+
+type Form = Record<string, string | string[] | undefined>;
+
+const ACTION_TEXT: Readonly<Record<string, string>> = { read: 'Read', vread: 'Read', search: 'Searched', history: 'Read history', create: 'Added', update: 'Changed', delete: 'Deleted' };
+const TYPE_TEXT: Readonly<Record<string, string>> = {
+  Patient: 'Basic information',
+  Observation: 'Lab results, vital signs and measurements',
+  AllergyIntolerance: 'Allergies',
+  MedicationStatement: 'Medications',
+  Immunization: 'Immunizations',
+};
+
+export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
+  const site = { siteName: deps.siteName };
+  const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
+
+  /** The signed-in account, or a redirect to sign in (saying so when the session ran out). */
+  const signedIn = async (req: FastifyRequest, reply: FastifyReply): Promise<PortalAccount | undefined> => {
+    const s = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
+    const account = s.state === 'active' ? await deps.directory.findAccount(s.accountId) : undefined;
+    if (!account) {
+      if (s.state === 'expired') reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      void reply.redirect(`/portal/login?next=/portal/apps${s.state === 'expired' ? '&expired=1' : ''}`, 303);
+    }
+    return account;
+  };
+  /** A live link to a record this account controls, or undefined. */
+  const controlledLink = async (account: PortalAccount, grantId: string): Promise<{ link: AppLink; record: AccessiblePatient } | undefined> => {
+    const link = await deps.appLinks.find(grantId);
+    if (!link || link.revokedAt !== null) return undefined;
+    const record = (await deps.directory.patientsFor(account.accountId)).find((p) => p.id === link.patientId);
+    return record && { link, record };
+  };
+
+  app.get<{ Querystring: { notice?: string } }>('/portal/apps', async (req, reply) => {
+    const account = await signedIn(req, reply);
+    if (!account) return reply;
+    const records = await deps.directory.patientsFor(account.accountId);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const links = (await deps.appLinks.listForPatients([...byId.keys()])).filter((l) => l.revokedAt === null);
+    const apps: ConnectedAppModel[] = [];
+    for (const link of links) {
+      const record = byId.get(link.patientId)!;
+      const client = await deps.provider.Client.find(link.clientId);
+      const events = await deps.auditLog.listForGrant(link.grantId, 25);
+      apps.push({
+        app: clientApp(client, link.clientId),
+        patient: { name: record.name, relationship: personRelationship(record.relationship) },
+        groups: groupsForScopes(link.scope.split(' ')).map((group) => ({ group, granted: true })),
+        since: new Date(link.createdAt),
+        ...(link.lastUsedAt !== null ? { lastUsed: new Date(link.lastUsedAt) } : {}),
+        ...(link.expiresAt !== null ? { expires: new Date(link.expiresAt) } : {}),
+        removeAction: `/portal/apps/${encodeURIComponent(link.grantId)}/remove`,
+        changeAction: `/portal/apps/${encodeURIComponent(link.grantId)}/change`,
+        accessLog: events.map((e) => logEntry(e, record.name)),
+      });
+    }
+    const notice = req.query.notice === 'removed' ? 'Access was removed. The app can no longer see the record.' : req.query.notice === 'changed' ? 'Saved. The app now sees only what is ticked.' : undefined;
+    return html(
+      reply,
+      200,
+      renderConnectedApps({ ...site, csrfToken: reply.generateCsrf(), apps, signOutAction: '/portal/logout', accountName: account.name, ...(notice ? { notice } : {}) }),
+    );
+  });
+
+  app.post<{ Params: { grantId: string } }>('/portal/apps/:grantId/remove', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const account = await signedIn(req, reply);
+    if (!account) return reply;
+    const found = await controlledLink(account, req.params.grantId);
+    if (!found) return html(reply, 404, renderMessage({ ...site, title: 'Not found', text: 'That app is not connected to a record you manage.', tone: 'error' }));
+    await deps.revokeGrant(found.link.grantId);
+    await deps.appLinks.revoke(found.link.grantId, deps.clock());
+    return reply.redirect('/portal/apps?notice=removed', 303);
+  });
+
+  app.post<{ Params: { grantId: string }; Body: Form }>('/portal/apps/:grantId/change', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const account = await signedIn(req, reply);
+    if (!account) return reply;
+    const found = await controlledLink(account, req.params.grantId);
+    if (!found) return html(reply, 404, renderMessage({ ...site, title: 'Not found', text: 'That app is not connected to a record you manage.', tone: 'error' }));
+    const current = found.link.scope.split(' ').filter(Boolean);
+    const { keptGroupKeys } = parsePermissionForm(req.body);
+    const { granted, dropped } = scopesForApproval(current, keptGroupKeys);
+    // Nothing left to see: that is removing the app.
+    if (!granted.some((s) => scopeGroups(s).length)) {
+      await deps.revokeGrant(found.link.grantId);
+      await deps.appLinks.revoke(found.link.grantId, deps.clock());
+      return reply.redirect('/portal/apps?notice=removed', 303);
+    }
+    const grant = await deps.provider.Grant.find(found.link.grantId);
+    if (!grant) return html(reply, 404, renderMessage({ ...site, title: 'Not found', text: 'That app is no longer connected.', tone: 'error' }));
+    const droppedResource = dropped.filter((s) => s.includes('/'));
+    const addedResource = granted.filter((s) => s.includes('/') && !current.includes(s));
+    if (droppedResource.length) grant.rejectResourceScope(deps.fhirBaseUrl, droppedResource.join(' '));
+    if (addedResource.length) grant.addResourceScope(deps.fhirBaseUrl, addedResource.join(' '));
+    const droppedOidc = dropped.filter((s) => !s.includes('/'));
+    if (droppedOidc.length) grant.rejectOIDCScope(droppedOidc.join(' '));
+    await grant.save();
+    if (droppedOidc.includes('offline_access')) await deps.provider.RefreshToken.adapter.revokeByGrantId(found.link.grantId);
+    await deps.appLinks.updateScope(found.link.grantId, granted.join(' '));
+    // Live tokens of the grant are re-read with the narrower scope on every instance.
+    await deps.refreshGrant(found.link.grantId);
+    return reply.redirect('/portal/apps?notice=changed', 303);
+  });
+}
+
+function logEntry(e: StoredAuditEvent, patientName: string): AccessLogEntry {
+  return { time: new Date(e.at), patientName, dataKind: TYPE_TEXT[e.resourceType] ?? e.resourceType, action: `${ACTION_TEXT[e.interaction] ?? e.interaction}${e.status >= 400 ? ' (refused)' : ''}` };
+}

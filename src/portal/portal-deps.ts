@@ -1,0 +1,48 @@
+// What the portal's routes need, assembled once by the app (see src/portal/create-portal.ts).
+import type Provider from 'oidc-provider';
+import type { AppLinkStore } from '../store/app-links.js';
+import type { AuditLogStore } from '../store/audit-log.js';
+import type { ResourceStore } from '../store/resources.js';
+import type { SmartContextStore } from '../store/smart-context.js';
+import type { AccountService } from './account-service.js';
+import type { PortalAccountDirectory } from './account-directory.js';
+import type { ActivationService } from './activation.js';
+import type { Clock } from './clock.js';
+import type { Mailer, OutboxMailer } from './mailer.js';
+import type { PasswordResetService } from './password-reset.js';
+import type { PatientRecords } from './patient-records.js';
+import type { SelfSignupService } from './self-signup.js';
+import type { PortalSessions } from './session.js';
+
+export interface PortalDeps {
+  readonly provider: Provider;
+  readonly contexts: SmartContextStore;
+  /** Revokes a grant and all its tokens on every instance */
+  readonly revokeGrant: (grantId: string) => Promise<void>;
+  /** Tells every instance to re-read a grant (after it was narrowed) */
+  readonly refreshGrant: (grantId: string) => Promise<void>;
+  readonly directory: PortalAccountDirectory;
+  readonly accounts: AccountService;
+  readonly activation: ActivationService;
+  readonly selfSignup: SelfSignupService;
+  readonly resets: PasswordResetService;
+  readonly sessions: PortalSessions;
+  readonly appLinks: AppLinkStore;
+  readonly auditLog: AuditLogStore;
+  readonly mailer: Mailer;
+  /** Present in sandbox mode: the /dev/mailbox page reads it */
+  readonly outbox?: OutboxMailer;
+  readonly resources: ResourceStore;
+  readonly patients: PatientRecords;
+  readonly publicUrl: string;
+  readonly fhirBaseUrl: string;
+  readonly smartStyleUrl: string;
+  readonly secureCookies: boolean;
+  readonly cookieSecret: string;
+  readonly siteName: string;
+  /** Sign-in attempts per minute from one address, across the sign-in forms */
+  readonly signInRateLimit: number;
+  readonly clock: Clock;
+}
+
+export const SESSION_COOKIE = 'portal_session';

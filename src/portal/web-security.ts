@@ -1,0 +1,51 @@
+// What every HTML page of ours gets: signed cookies, CSRF tokens on forms, security headers with a strict
+// Content-Security-Policy, no caching, and a rate limit that sign-in forms opt into.
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface WebSecurityOptions {
+  readonly cookieSecret: string;
+  readonly secureCookies: boolean;
+}
+
+/**
+ * `form-action` also governs where a form's response may redirect (Chromium enforces it along the redirect chain),
+ * so pages of the authorization flow add the app's redirect URI origin: Allow and Deny end there.
+ */
+export function contentSecurityPolicy(formActionOrigins: readonly string[] = []): string {
+  const formAction = ["'self'", ...new Set(formActionOrigins)].join(' ');
+  return `default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+export function setFormActionOrigins(reply: FastifyReply, origins: readonly string[]): void {
+  reply.header('content-security-policy', contentSecurityPolicy(origins));
+}
+
+export async function registerWebSecurity(app: FastifyInstance, opts: WebSecurityOptions): Promise<void> {
+  await app.register(formbody);
+  await app.register(cookie, { secret: opts.cookieSecret });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: '_csrf_secret',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: opts.secureCookies, signed: true },
+  });
+  await app.register(helmet, {
+    // Set per reply below (the authorization pages widen form-action); helmet supplies the other headers.
+    contentSecurityPolicy: false,
+    hsts: opts.secureCookies,
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(rateLimit, { global: false });
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('content-security-policy', contentSecurityPolicy()).header('cache-control', 'no-store').header('x-frame-options', 'DENY');
+  });
+}
+
+/** Cookie flags for the portal session cookie. */
+export function sessionCookieOptions(secure: boolean) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure, signed: false };
+}
