@@ -81,7 +81,7 @@ export async function seedDemoAccounts(deps: DemoSeedDeps): Promise<DemoSeedRepo
     if (r.ok) accountsCreated.push(spec.username);
   }
 
-  for (const spec of DEMO_RELATION_SPECS) {
+  for (const [i, spec] of DEMO_RELATION_SPECS.entries()) {
     const holder = await accounts.findByUsername(spec.holder);
     if (!holder || !present.has(spec.patientId)) {
       skipped.push(spec.id);
@@ -89,7 +89,8 @@ export async function seedDemoAccounts(deps: DemoSeedDeps): Promise<DemoSeedRepo
     }
     if (await relations.find(spec.id)) continue;
     try {
-      await relations.insert({ id: spec.id, holderAccountId: holder.id, patientId: spec.patientId, relationship: spec.relationship, startsAt: now, endsAt: null, createdAt: now, note: spec.note });
+      // created_at one ms apart: relations list in creation order, and the demo's should read as written above.
+      await relations.insert({ id: spec.id, holderAccountId: holder.id, patientId: spec.patientId, relationship: spec.relationship, startsAt: now, endsAt: null, createdAt: now + i, note: spec.note });
       relationsCreated.push(spec.id);
     } catch (err) {
       if (!(await relations.find(spec.id))) throw err;

@@ -44,13 +44,13 @@ export class PasswordResetStore {
     return Number(r.numUpdatedRows);
   }
 
-  /** Codes issued to the account since `since`; lets the service cap how many a requester can trigger. */
+  /** Codes issued to the account after `since` (exclusive); lets the service cap how many a requester can trigger. */
   async countIssuedSince(accountId: string, since: number): Promise<number> {
     const r = await this.k
       .selectFrom('password_resets')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('account_id', '=', accountId)
-      .where('created_at', '>=', since)
+      .where('created_at', '>', since)
       .executeTakeFirstOrThrow();
     return Number(r.n);
   }
