@@ -20,6 +20,8 @@ export interface AppDeps {
   readonly logger?: boolean | object;
   /** Serve the FHIR API without authorization (tests of the facade alone); never set by the server itself */
   readonly openFhir?: boolean;
+  /** The portal's clock (code and session expiry, lockouts, proxy end dates); tests move it forward */
+  readonly clock?: () => number;
 }
 
 export interface App {
@@ -42,7 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const fhir = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
   const started = new Date().toISOString();
-  const services = createPortalServices({ config, db, fhir });
+  const services = createPortalServices({ config, db, fhir, ...(deps.clock ? { clock: deps.clock } : {}) });
   const accounts = services.directory;
   const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts });
   const capability = buildCapabilityStatement({
@@ -90,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         }
       : {}),
   });
-  const portal = auth ? await createPortal(server, { config, db, fhir, services, auth }) : undefined;
+  const portal = auth ? await createPortal(server, { config, db, fhir, services, auth, ...(deps.clock ? { clock: deps.clock } : {}) }) : undefined;
   if (auth) {
     if (config.sandbox) await server.register(sandboxPlugin, { provider: auth.provider, contexts: auth.contexts, fhir, fhirBaseUrl: config.fhirBaseUrl });
     // SMART context-passthrough-style: colours and fonts an embedded app can use to match us.

@@ -37,6 +37,8 @@ export interface SmartServerOptions {
   /** The public URL, when instances stand behind one address */
   readonly publicUrl?: string;
   readonly seed?: boolean;
+  /** The portal's clock, for tests of expiry (codes, sessions, lockouts, proxy end dates) */
+  readonly clock?: () => number;
 }
 
 export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): Promise<SmartServer & { stop(): Promise<void> }> {
@@ -46,7 +48,7 @@ export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): 
   const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', ...opts.env }), database: database.target };
   // A shared database gets a connection of this instance's own, as a separate process would have.
   const db = opts.database ? openDb(database.target) : database.db;
-  const app = await buildApp({ config, db, logger: false });
+  const app = await buildApp({ config, db, logger: false, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.seed !== false) await seedFamily(app);
   await app.server.listen({ port, host: '127.0.0.1' });
   let stopped = false;
