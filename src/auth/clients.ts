@@ -6,6 +6,8 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
   {
     client_id: 'demo-patient-app',
     client_name: 'Demo Patient App',
+    publisher: 'SMART sandbox',
+    description: 'A sample app for trying the sign-in and consent flow; it reads your record and shows it back.',
     token_endpoint_auth_method: 'none',
     redirect_uris: ['http://localhost:3000/callback', 'http://127.0.0.1:3000/callback'],
     grant_types: ['authorization_code', 'refresh_token'],
@@ -17,6 +19,8 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
   {
     client_id: 'demo-confidential-app',
     client_name: 'Demo Confidential App',
+    publisher: 'SMART sandbox',
+    description: 'A sample server-side app, for trying confidential clients.',
     client_secret: 'demo-confidential-app-secret-change-me',
     token_endpoint_auth_method: 'client_secret_basic',
     redirect_uris: ['http://localhost:3000/callback', 'http://127.0.0.1:3000/callback'],

@@ -1,6 +1,6 @@
 // Developer sandbox endpoints (SANDBOX=true): simulate an EHR launch for a patient and an app.
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { SmartContextStore } from '../store/smart-context.js';
 import type { FhirService } from '../fhir/service.js';
@@ -40,4 +40,13 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
     const base = (client?.metadata() as { initiate_login_uri?: string } | undefined)?.initiate_login_uri;
     return reply.code(201).send({ launch, launch_url: base ? `${base}${base.includes('?') ? '&' : '?'}${query}` : `?${query}`, expires_in: LAUNCH_TTL_MS / 1000 });
   });
+
+  // The demo apps' terms and privacy policy, linked from the consent screen.
+  const text = (reply: FastifyReply, body: string) => reply.type('text/plain; charset=utf-8').send(body);
+  app.get('/sandbox/terms', async (_req, reply) =>
+    text(reply, 'Terms of use of the sandbox demo apps\n\nThe demo apps exist to try the SMART sign-in and consent flow on synthetic patients. They keep nothing after you close them.\n'),
+  );
+  app.get('/sandbox/privacy', async (_req, reply) =>
+    text(reply, 'Privacy policy of the sandbox demo apps\n\nThe demo apps read only the synthetic record you allow, show it back to you and store nothing.\n'),
+  );
 }
