@@ -84,7 +84,7 @@ export class AccountStore {
     return (await this.k.selectFrom('accounts').selectAll().where('id', 'in', [...ids]).execute()).map(fromRow);
   }
 
-  /** Inserts; a broken unique rule comes back as which one (checked first, so the usual case needs no error parsing). */
+  /** Inserts; a broken unique rule (username, own patient record, id) comes back as which one. */
   async insert(a: NewAccount): Promise<{ ok: true; account: Account } | { ok: false; conflict: AccountConflict }> {
     const username = normalizeUsername(a.username);
     const clash = await this.#conflict(a.id, username, a.patientId);
@@ -103,14 +103,12 @@ export class AccountStore {
       created_at: a.createdAt,
       password_changed_at: a.createdAt,
     };
-    try {
-      await this.k.insertInto('accounts').values(row).execute();
-    } catch (err) {
+    // DO NOTHING rather than catching the violation: inside a PostgreSQL transaction an error would abort it.
+    const r = await this.k.insertInto('accounts').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) {
       // A concurrent insert won between the check and ours: report what it took.
-      if (!isUniqueViolation(err)) throw err;
       const after = await this.#conflict(a.id, username, a.patientId);
-      if (!after) throw err;
-      return { ok: false, conflict: after };
+      return { ok: false, conflict: after ?? 'id' };
     }
     return { ok: true, account: fromRow(row) };
   }
@@ -154,10 +152,4 @@ export class AccountStore {
   async replaceHash(id: string, oldHash: string, newHash: string): Promise<void> {
     await this.k.updateTable('accounts').set({ password_hash: newHash }).where('id', '=', id).where('password_hash', '=', oldHash).execute();
   }
-}
-
-/** SQLite (better-sqlite3) and PostgreSQL (pg) report unique violations differently. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown } | null;
-  return e !== null && typeof e === 'object' && (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === '23505');
 }

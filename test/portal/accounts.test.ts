@@ -135,3 +135,11 @@ t.test('two accounts cannot claim the same patient record', async (t) => {
   const r = await portal.accounts.create({ username: 'maria2', password: PASSWORD, displayName: 'M', fhirUser: 'Patient/maria-garcia', patientId: 'maria-garcia', role: 'patient' });
   t.notOk(r.ok);
 });
+
+t.test('two sign-ups racing for one username: one account, the other is told the name is taken', async (t) => {
+  const f = await portalFixture(t, { patients: false });
+  const mk = (fhirUser: string) => f.portal.accounts.create({ username: 'sam', password: PASSWORD, displayName: 'Sam', fhirUser, role: 'patient' });
+  const results = await Promise.all([mk('Patient/a'), mk('Patient/b')]);
+  t.equal(results.filter((r) => r.ok).length, 1);
+  t.match(results.find((r) => !r.ok), { problems: [{ field: 'username', message: 'That username is taken. Choose another.' }] });
+});
