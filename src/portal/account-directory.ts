@@ -72,7 +72,11 @@ export class PortalAccountDirectory implements AccountDirectory {
   /** Own record first, then records the account is an active proxy for (in the order the relations were made). */
   async patientsFor(accountId: string, now: number = this.#now()): Promise<AccessiblePatient[]> {
     const account = await this.deps.accounts.findById(accountId);
-    if (!account || account.role !== 'patient') return [];
+    return account ? this.#patientsOf(account, now) : [];
+  }
+
+  async #patientsOf(account: Account, now: number): Promise<AccessiblePatient[]> {
+    if (account.role !== 'patient') return [];
     const out: AccessiblePatient[] = [];
     if (account.patientId) {
       const own = await this.deps.patients.get(account.patientId);
@@ -104,6 +108,6 @@ export class PortalAccountDirectory implements AccountDirectory {
     const account = accountId ? await this.deps.accounts.findById(accountId) : undefined;
     if (!account) return [];
     if (account.role === 'clinician') return undefined;
-    return (await this.patientsFor(account.id)).map((p) => p.id);
+    return (await this.#patientsOf(account, this.#now())).map((p) => p.id);
   }
 }
