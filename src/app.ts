@@ -57,7 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Audit events are written in batches; "last used" on the connected-apps page comes from the same batches.
   const audit = auth
     ? new AuditBuffer({
-        flushMs: 1000,
+        flushMs: 250,
         maxBatch: 2000,
         maxPending: 200_000,
         write: async (events: readonly AccessEvent[]) => {

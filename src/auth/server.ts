@@ -25,8 +25,11 @@ export interface AuthServer {
   readonly security: ReturnType<typeof capabilitySecurity>;
   /** Revokes a grant and every token issued under it, on every instance */
   revokeGrant(grantId: string): Promise<void>;
-  /** After a grant was narrowed: every instance drops its cached tokens of it and re-reads the grant */
-  refreshGrant(grantId: string): Promise<void>;
+  /**
+   * After a grant was narrowed to `scope`: its refresh tokens carry the narrower scope from now on, and every
+   * instance drops its cached access tokens of the grant and re-reads it.
+   */
+  narrowGrant(grantId: string, scope: string): Promise<void>;
   /** Secret for signing the portal's cookies (kept with the signing keys, never in git) */
   readonly cookieSecret: string;
 }
@@ -90,10 +93,11 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
     await revocations.record({ grantId });
   };
 
-  const refreshGrant = async (grantId: string) => {
+  const narrowGrant = async (grantId: string, scope: string) => {
+    await models.setScopeByGrantId('RefreshToken', grantId, scope);
     resolver!.evictGrant(grantId);
     await revocations.record({ grantId });
   };
 
-  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant, refreshGrant, cookieSecret: keys.cookieKeys[0]! };
+  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant, narrowGrant, cookieSecret: keys.cookieKeys[0]! };
 }

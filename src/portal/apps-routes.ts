@@ -108,8 +108,8 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     await grant.save();
     if (droppedOidc.includes('offline_access')) await deps.provider.RefreshToken.adapter.revokeByGrantId(found.link.grantId);
     await deps.appLinks.updateScope(found.link.grantId, granted.join(' '));
-    // Live tokens of the grant are re-read with the narrower scope on every instance.
-    await deps.refreshGrant(found.link.grantId);
+    // Live tokens of the grant are re-read with the narrower scope on every instance; refreshes carry it too.
+    await deps.narrowGrant(found.link.grantId, granted.join(' '));
     return reply.redirect('/portal/apps?notice=changed', 303);
   });
 }

@@ -79,7 +79,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     provider: auth.provider,
     contexts: auth.contexts,
     revokeGrant: (grantId) => auth.revokeGrant(grantId),
-    refreshGrant: (grantId) => auth.refreshGrant(grantId),
+    narrowGrant: (grantId, scope) => auth.narrowGrant(grantId, scope),
     directory: s.directory,
     accounts: s.accounts,
     activation: s.activation,

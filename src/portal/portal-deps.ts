@@ -19,8 +19,8 @@ export interface PortalDeps {
   readonly contexts: SmartContextStore;
   /** Revokes a grant and all its tokens on every instance */
   readonly revokeGrant: (grantId: string) => Promise<void>;
-  /** Tells every instance to re-read a grant (after it was narrowed) */
-  readonly refreshGrant: (grantId: string) => Promise<void>;
+  /** After narrowing: refresh tokens take the narrower scope, every instance re-reads the grant */
+  readonly narrowGrant: (grantId: string, scope: string) => Promise<void>;
   readonly directory: PortalAccountDirectory;
   readonly accounts: AccountService;
   readonly activation: ActivationService;

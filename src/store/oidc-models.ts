@@ -80,6 +80,22 @@ export class OidcModelStore {
     await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('grant_id', '=', grantId).execute();
   }
 
+  /**
+   * Rewrites the `scope` of every row of `model` under a grant (refresh tokens after the patient narrowed the grant,
+   * so a refresh can carry the narrower, possibly granular, scopes). Returns how many rows changed.
+   */
+  async setScopeByGrantId(model: string, grantId: string, scope: string): Promise<number> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom('oidc_model').select(['id', 'payload']).where('model', '=', model).where('grant_id', '=', grantId).execute();
+      for (const r of rows) {
+        const payload = JSON.parse(r.payload) as Record<string, unknown>;
+        payload.scope = scope;
+        await trx.updateTable('oidc_model').set({ payload: JSON.stringify(payload) }).where('model', '=', model).where('id', '=', r.id).execute();
+      }
+      return rows.length;
+    });
+  }
+
   /** Deletes rows expired more than `graceSeconds` ago; returns how many. */
   async deleteExpired(graceSeconds: number): Promise<number> {
     const r = await this.db.kysely.deleteFrom('oidc_model').where('expires_at', '<', nowSeconds() - graceSeconds).executeTakeFirst();

@@ -80,7 +80,7 @@ t.test('patient portal over HTTP', async (t) => {
 
     t.equal((await fhirGet(server, '/Observation', tokens.access_token)).status, 200);
     t.equal((await fhirGet(server, '/AllergyIntolerance', tokens.access_token)).status, 200);
-    await new Promise((r) => setTimeout(r, 1200)); // the audit buffer flushes every second
+    await new Promise((r) => setTimeout(r, 600)); // the audit buffer flushes every 250 ms
     const jar = await signIn('maria');
     const { status, html } = await appsPage(jar);
     t.equal(status, 200);
@@ -96,6 +96,19 @@ t.test('patient portal over HTTP', async (t) => {
       const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
       t.notOk(refreshed.scope!.includes('AllergyIntolerance'), 'the next token does not carry the unticked scope');
     });
+  });
+
+  t.test('unticking Lab results keeps vital signs: live and refreshed tokens carry a granular Observation scope', async (t) => {
+    const { tokens } = await authorize(server, config, { scope }, { username: 'daniel', password: 'smart-demo' });
+    const jar = await signIn('daniel');
+    const res = await post(jar, `/portal/apps/${encodeURIComponent(grantIdOf((await appsPage(jar)).html))}/change`, { group: ['vitals', 'allergies', 'basic', 'offline'] });
+    t.equal(res.status, 303);
+    const ids = async (token: string) => ((await fhirGet(server, '/Observation', token)).body.entry as { resource: { id: string } }[]).map((e) => e.resource.id);
+    t.same(await ids(tokens.access_token), ['daniel-kim-vital-signs'], 'the live token now sees vital signs only');
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    t.match(refreshed.scope, /patient\/Observation\.rs\?category=http:\/\/terminology\.hl7\.org\/CodeSystem\/observation-category\|vital-signs/);
+    t.same(await ids(refreshed.access_token), ['daniel-kim-vital-signs'], 'and so does the refreshed one');
+    t.equal((await fhirGet(server, '/Observation/daniel-kim-laboratory', refreshed.access_token)).status, 404);
   });
 
   t.test('another account cannot remove or change an app on a record it does not control', async (t) => {
