@@ -90,14 +90,19 @@ t.test('an unknown username costs a real password hash at production parameters 
   const svc = new AccountService(f.database.db.kysely, { now: f.clock, maxFailures: 100 });
   await svc.create({ username: 'maria', password: PASSWORD, displayName: 'Maria', fhirUser: 'Patient/maria-garcia', role: 'patient' });
   await svc.authenticate('nobody-here', 'x'); // the dummy hash is computed once, lazily
-  const time = async (u: string) => {
+  // Fastest of interleaved single attempts: other processes' load only ever adds time, so minimums compare fairly.
+  const once = async (u: string) => {
     const s = performance.now();
-    for (let i = 0; i < 3; i++) await svc.authenticate(u, 'wrong-password-y');
+    await svc.authenticate(u, 'wrong-password-y');
     return performance.now() - s;
   };
-  const known = await time('maria');
-  const unknown = await time('someone-else');
-  t.ok(unknown > known * 0.6 && unknown < known * 1.6, `known ${known.toFixed(1)} ms, unknown ${unknown.toFixed(1)} ms for 3 attempts`);
+  let known = Infinity;
+  let unknown = Infinity;
+  for (let i = 0; i < 4; i++) {
+    known = Math.min(known, await once('maria'));
+    unknown = Math.min(unknown, await once(`someone-else-${i}`));
+  }
+  t.ok(unknown > known * 0.5 && unknown < known * 2, `fastest attempt: known ${known.toFixed(1)} ms, unknown ${unknown.toFixed(1)} ms`);
 });
 
 t.test('lock duration and threshold are configurable', async (t) => {
