@@ -9,6 +9,9 @@ import { seedPatients } from './fixtures.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
+// Each run starts Node with tsx (a second or more on a busy machine): allow for load beyond the default 120 s.
+t.setTimeout(300_000);
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -33,9 +36,10 @@ function run(script: 'activation-code' | 'proxy', args: string[], env: Record<st
 }
 
 t.test('activation-code: bad arguments print the usage and exit 2', async (t) => {
-  for (const args of [[], ['a', 'b'], ['--bogus', 'maria-garcia']]) {
-    const r = await run('activation-code', args);
-    t.equal(r.code, 2, JSON.stringify(args));
+  const cases = [[], ['a', 'b'], ['--bogus', 'maria-garcia']];
+  const runs = await Promise.all(cases.map((args) => run('activation-code', args)));
+  for (const [i, r] of runs.entries()) {
+    t.equal(r.code, 2, JSON.stringify(cases[i]));
     t.match(r.stderr, /usage: npm run activation-code -- PATIENT_ID/);
   }
   const help = await run('activation-code', ['--help']);
@@ -55,8 +59,9 @@ t.test('proxy: bad arguments print the usage and exit 2', async (t) => {
     [['revoke'], /exactly one relation id/],
     [['list'], /--holder is required/],
   ];
-  for (const [args, pattern] of cases) {
-    const r = await run('proxy', args);
+  const runs = await Promise.all(cases.map(([args]) => run('proxy', args)));
+  for (const [i, [args, pattern]] of cases.entries()) {
+    const r = runs[i]!;
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, pattern, args.join(' '));
     t.match(r.stderr, /usage: npm run proxy -- COMMAND/);
