@@ -10,7 +10,7 @@ import { ResourceStore } from './store/resources.js';
 import { createAuthServer, type AuthServer } from './auth/server.js';
 import { AuditBuffer, type AccessEvent } from './fhir/audit.js';
 import { typeAllowed } from './portal/proxy-policy.js';
-import { createPortal, createPortalServices, type Portal } from './portal/create-portal.js';
+import { createPortal, portalServices, type Portal } from './portal/create-portal.js';
 import { sandboxPlugin } from './sandbox/plugin.js';
 
 export interface AppDeps {
@@ -44,7 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const fhir = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
   const started = new Date().toISOString();
-  const services = createPortalServices({ config, db, fhir, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   const accounts = services.directory;
   const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts });
   const capability = buildCapabilityStatement({

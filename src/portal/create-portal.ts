@@ -5,24 +5,21 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthServer } from '../auth/server.js';
 import type { Config } from '../config.js';
 import type { FhirService } from '../fhir/service.js';
-import { AppLinkStore } from '../store/app-links.js';
-import { AuditLogStore } from '../store/audit-log.js';
 import type { Db } from '../store/db.js';
 import { PortalSessionStore } from '../store/portal-sessions.js';
-import { PortalAccountDirectory } from './account-directory.js';
 import { accountRoutes } from './account-routes.js';
-import { AccountService } from './account-service.js';
-import { ActivationService } from './activation.js';
+import type { ActivationService } from './activation.js';
 import { appsRoutes } from './apps-routes.js';
 import { systemClock, type Clock } from './clock.js';
 import { seedDemoAccounts, type DemoSeedReport } from './demo-seed.js';
 import { interactionRoutes } from './interaction.js';
-import { OutboxMailer } from './mailer.js';
-import { PasswordResetService } from './password-reset.js';
-import { PatientRecords } from './patient-records.js';
+import { OutboxMailer, type InfoLogger } from './mailer.js';
+import { createPortalServices } from './services.js';
+import type { PortalAccountDirectory } from './account-directory.js';
+import type { AppLinkStore } from '../store/app-links.js';
+import type { AuditLogStore } from '../store/audit-log.js';
 import type { PortalDeps } from './portal-deps.js';
-import { ProxyService } from './proxy-service.js';
-import { SelfSignupService } from './self-signup.js';
+import type { ProxyService } from './proxy-service.js';
 import { PortalSessions } from './session.js';
 import { CONSENT_UI_STATIC_DIR } from './views.js';
 import { registerWebSecurity } from './web-security.js';
@@ -46,34 +43,22 @@ export interface PortalOptions {
   readonly clock?: Clock;
 }
 
-/** The services, without routes: scripts (activation codes, proxies) use these too. */
-export function createPortalServices(opts: PortalOptions) {
-  const k = opts.db.kysely;
+/**
+ * The account services (shared with the operator scripts, see services.ts) with the sandbox outbox as their mailer;
+ * made before the authorization server, which needs the account directory.
+ */
+export function portalServices(opts: PortalOptions & { log?: InfoLogger }) {
   const now = opts.clock ?? systemClock;
-  const patients = new PatientRecords(opts.fhir);
-  const accounts = new AccountService(k, { now });
-  const proxies = new ProxyService({ k, patients, now });
-  const directory = new PortalAccountDirectory({ accounts, patients, proxies, now });
-  return {
-    now,
-    patients,
-    accounts,
-    proxies,
-    directory,
-    activation: new ActivationService({ k, accounts, patients, now }),
-    selfSignup: new SelfSignupService({ k, accounts, patients, now }),
-    appLinks: new AppLinkStore(k),
-    auditLog: new AuditLogStore(k),
-  };
+  const outbox = new OutboxMailer(opts.db.kysely, opts.log, now);
+  const services = createPortalServices({ db: opts.db, fhir: opts.fhir, mailer: outbox, now, resetUrl: `${opts.config.publicUrl}/portal/reset`, ...(opts.log ? { log: opts.log } : {}) });
+  return { ...services, outbox, now };
 }
 
-export type PortalServices = ReturnType<typeof createPortalServices>;
+export type PortalAppServices = ReturnType<typeof portalServices>;
 
 /** Mounts the portal; `services` were made first, because the authorization server needs their account directory. */
-export async function createPortal(app: FastifyInstance, opts: PortalOptions & { services: PortalServices; auth: AuthServer }): Promise<Portal> {
+export async function createPortal(app: FastifyInstance, opts: PortalOptions & { services: PortalAppServices; auth: AuthServer }): Promise<Portal> {
   const { config, auth, services: s } = opts;
-  const outbox = new OutboxMailer(opts.db.kysely, app.log, s.now);
-  const resets = new PasswordResetService({ k: opts.db.kysely, accounts: s.accounts, mailer: outbox, now: s.now, resetUrl: `${config.publicUrl}/portal/reset` });
   const sessions = new PortalSessions(new PortalSessionStore(opts.db), { idleMs: config.sessionIdleSeconds * 1000, clock: s.now });
   const deps: PortalDeps = {
     provider: auth.provider,
@@ -83,13 +68,13 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     directory: s.directory,
     accounts: s.accounts,
     activation: s.activation,
-    selfSignup: s.selfSignup,
-    resets,
+    selfSignup: s.signup,
+    resets: s.resets,
     sessions,
     appLinks: s.appLinks,
     auditLog: s.auditLog,
-    mailer: outbox,
-    ...(config.sandbox ? { outbox } : {}),
+    mailer: s.outbox,
+    ...(config.sandbox ? { outbox: s.outbox } : {}),
     resources: opts.fhir.store,
     patients: s.patients,
     publicUrl: config.publicUrl,

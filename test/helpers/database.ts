@@ -55,7 +55,17 @@ export async function createTestDatabase(opts: { file?: boolean } = {}): Promise
       await db.close();
       const c = new pg.Client({ connectionString: admin.toString() });
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
+      // Sessions of the closed pool can take a moment to leave; forcing them out at once makes the server kill a
+      // connection the driver still counts as live (an "administrator command" error in the test). Wait, then force.
+      for (let i = 0; ; i++) {
+        try {
+          await c.query(i < 20 ? `drop database if exists ${name}` : `drop database if exists ${name} with (force)`);
+          break;
+        } catch (err) {
+          if (i >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       await c.end();
     },
   };
