@@ -152,12 +152,12 @@ t.test('proxy access in Chromium', { skip: chromiumMissing() }, async (t) => {
     await screenshots(page, '44-teen-consent');
 
     // Whatever the form says: a lab box slipped into the page grants nothing.
-    await page.locator('form:has(button[value="allow"])').evaluate((form) => {
-      const box = document.createElement('input');
-      Object.assign(box, { type: 'checkbox', name: 'group', value: 'labs', checked: true, hidden: true });
-      form.appendChild(box);
-    });
-    await page.getByRole('button', { name: 'Allow Access' }).click();
+    await page.locator('form:has(button[value="allow"])').evaluate((form) => form.insertAdjacentHTML('beforeend', '<input type="checkbox" name="group" value="labs" checked hidden>'));
+    const [posted] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/consent')),
+      page.getByRole('button', { name: 'Allow Access' }).click(),
+    ]);
+    t.match(posted.postData() ?? '', /group=labs/, 'the browser did send the slipped-in lab box');
     await page.waitForURL(`${REDIRECT}**`);
     const tokens = await oidc.authorizationCodeGrant(config, callbacks[0]!, { pkceCodeVerifier: req.verifier, expectedState: req.state });
     t.equal(tokens.patient, 'mateo-garcia', 'the token carries the teen as the patient');
