@@ -1,13 +1,9 @@
 // npm run activation-code -- PATIENT_ID: issues a single-use activation code for a patient's portal account, for
 // the clinic to hand over. The code is printed once; the database keeps only its hash.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { FhirService } from '../src/fhir/service.js';
+import { runMain, withStore } from './cli.js';
 import { UnknownPatientError } from '../src/portal/activation.js';
 import { createPortalServices } from '../src/portal/services.js';
-import { openDb } from '../src/store/db.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { ResourceStore } from '../src/store/resources.js';
 
 const USAGE = `usage: npm run activation-code -- PATIENT_ID
 
@@ -40,17 +36,8 @@ function parse(): string {
 
 async function main(): Promise<number> {
   const patientId = parse();
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) usageError(err.message);
-    throw err;
-  }
-  const db = openDb(config.database);
-  try {
-    await migrateToLatest(db);
-    const portal = createPortalServices({ db, fhir: new FhirService(new ResourceStore(db), config.fhirBaseUrl) });
+  return withStore(usageError, async ({ db, fhir }) => {
+    const portal = createPortalServices({ db, fhir });
     try {
       const { code, expiresAt } = await portal.activation.issueActivationCode(patientId);
       const patient = await portal.patients.get(patientId);
@@ -62,17 +49,7 @@ async function main(): Promise<number> {
       process.stderr.write(`activation-code: ${err.message}\n`);
       return 1;
     }
-  } finally {
-    await db.close();
-  }
+  });
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`activation-code failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('activation-code', main);

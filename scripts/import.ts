@@ -1,13 +1,9 @@
 // npm run import -- FILE...: loads FHIR Bundles and NDJSON into the configured database (DATABASE_URL), like the
 // server's first-start seeding but for any files. Progress goes to stderr, the summary to stdout.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { runMain, withStore } from './cli.js';
 import { DEFAULT_BATCH_SIZE, importFiles, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
 import { SUPPORTED_TYPES } from '../src/fhir/definitions.js';
-import { FhirService } from '../src/fhir/service.js';
-import { openDb } from '../src/store/db.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { ResourceStore } from '../src/store/resources.js';
 
 const USAGE = `usage: npm run import -- [--batch-size N] FILE...
 
@@ -73,31 +69,11 @@ function printSummary(r: ImportReport): void {
 
 async function main(): Promise<number> {
   const { files, batchSize } = parse();
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) usageError(err.message);
-    throw err;
-  }
-  const db = openDb(config.database);
-  try {
-    await migrateToLatest(db);
-    const service = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
-    const report = await importFiles(service, files, { batchSize, onProgress: (p) => process.stderr.write(progressLine(p)) });
+  return withStore(usageError, async ({ fhir }) => {
+    const report = await importFiles(fhir, files, { batchSize, onProgress: (p) => process.stderr.write(progressLine(p)) });
     printSummary(report);
     return report.errors.length ? 1 : 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`import failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('import', main);

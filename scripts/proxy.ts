@@ -1,14 +1,10 @@
 // npm run proxy -- grant|revoke|list: the operator's tool for proxy access (a parent's access to a child's record,
 // a legal authorization for an adult's). The rule itself lives in src/portal/proxy-policy.ts.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { FhirService } from '../src/fhir/service.js';
+import { runMain, withStore } from './cli.js';
 import { PROXY_REASON_TEXT } from '../src/portal/proxy-policy.js';
 import { isRelationship, ProxyError, RELATIONSHIPS } from '../src/portal/proxy-service.js';
 import { createPortalServices, type PortalServices } from '../src/portal/services.js';
-import { openDb } from '../src/store/db.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { ResourceStore } from '../src/store/resources.js';
 
 const USAGE = `usage: npm run proxy -- COMMAND ...
 
@@ -126,33 +122,15 @@ async function run(cmd: Command, portal: PortalServices): Promise<number> {
 
 async function main(): Promise<number> {
   const cmd = parseCommand(process.argv.slice(2));
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) usageError(err.message);
-    throw err;
-  }
-  const db = openDb(config.database);
-  try {
-    await migrateToLatest(db);
-    const portal = createPortalServices({ db, fhir: new FhirService(new ResourceStore(db), config.fhirBaseUrl) });
-    return await run(cmd, portal);
-  } catch (err) {
-    if (!(err instanceof ProxyError)) throw err;
-    process.stderr.write(`proxy: ${err.message}\n`);
-    return 1;
-  } finally {
-    await db.close();
-  }
+  return withStore(usageError, async ({ db, fhir }) => {
+    try {
+      return await run(cmd, createPortalServices({ db, fhir }));
+    } catch (err) {
+      if (!(err instanceof ProxyError)) throw err;
+      process.stderr.write(`proxy: ${err.message}\n`);
+      return 1;
+    }
+  });
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`proxy failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain('proxy', main);

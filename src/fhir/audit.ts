@@ -2,19 +2,12 @@
 // authorized request here; events are buffered and written in batches off the request path, so a read does not
 // wait for (or pay for) its own audit insert. A failed flush is retried with the next batch, never dropped silently.
 
-export type AuditedInteraction = 'read' | 'vread' | 'search' | 'history' | 'create' | 'update' | 'delete';
+import type { AuditEvent } from '../store/audit-log.js';
+import type { AuditInteraction } from '../store/schema.js';
 
-export interface AccessEvent {
-  readonly at: number;
-  readonly clientId: string;
-  readonly grantId: string | null;
-  readonly accountId: string | null;
-  readonly patientId: string | null;
-  readonly resourceType: string;
-  readonly interaction: AuditedInteraction;
-  readonly resourceId: string | null;
-  readonly status: number;
-}
+export type AuditedInteraction = AuditInteraction;
+/** One authorized request: app, grant, account, patient, type, interaction, id, status and time */
+export type AccessEvent = AuditEvent;
 
 export interface AccessRecorder {
   record(event: AccessEvent): void;
