@@ -6,7 +6,7 @@ import type { StoredAuditEvent } from '../store/audit-log.js';
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
 import { groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
-import { clientApp, personRelationship } from './presenters.js';
+import { clientApp, labelFor, personRelationship } from './presenters.js';
 import { renderConnectedApps, renderMessage, type AccessLogEntry, type ConnectedAppModel } from './views.js';
 
 type Form = Record<string, string | string[] | undefined>;
@@ -53,10 +53,11 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
       const record = byId.get(link.patientId)!;
       const client = await deps.provider.Client.find(link.clientId);
       const events = await deps.auditLog.listForGrant(link.grantId, 25);
+      const person = { name: record.name, relationship: personRelationship(record.relationship) };
       apps.push({
         app: clientApp(client, link.clientId),
-        patient: { name: record.name, relationship: personRelationship(record.relationship) },
-        groups: groupsForScopes(link.scope.split(' ')).map((group) => ({ group, granted: true })),
+        patient: person,
+        groups: groupsForScopes(link.scope.split(' ')).map((group) => ({ group: labelFor(group, person), granted: true })),
         since: new Date(link.createdAt),
         ...(link.lastUsedAt !== null ? { lastUsed: new Date(link.lastUsedAt) } : {}),
         ...(link.expiresAt !== null ? { expires: new Date(link.expiresAt) } : {}),

@@ -8,7 +8,7 @@ import { approve, offeredGroups, prefilledGroups, previewCounts } from './consen
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
 import { parsePermissionForm } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
-import { clientApp, personRelationship, signInFailureDelay } from './presenters.js';
+import { clientApp, labelFor, personRelationship, signInFailureDelay } from './presenters.js';
 import { renderConsent, renderMessage, renderPatientPicker, renderSignIn, type AppInfo } from './views.js';
 import { sessionCookieOptions, setFormActionOrigins } from './web-security.js';
 
@@ -108,6 +108,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     const earlier = record ? (await deps.appLinks.listForAccount(account.accountId, { includeRevoked: true })).find((l) => l.clientId === String(d.params.client_id) && l.patientId === record.id) : undefined;
     const ticked = prefilledGroups(offered, earlier?.scope);
     const patients = record && record.relationship !== 'self' ? await directory.patientsFor(account.accountId) : [];
+    const person = record ? { name: record.name, relationship: personRelationship(record.relationship) } : { name: account.name, relationship: 'self' as const };
     return html(
       reply,
       200,
@@ -116,9 +117,9 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
         csrfToken,
         action: `/interaction/${d.uid}/consent`,
         app: app_,
-        patient: record ? { name: record.name, relationship: personRelationship(record.relationship) } : { name: account.name, relationship: 'self' },
+        patient: person,
         ...(patients.length > 1 && !d.params.launch ? { changePatientUrl: `/interaction/${d.uid}/change-patient` } : {}),
-        groups: offered.map((group) => ({ group, checked: ticked.has(group.key), ...(counts.has(group.key) ? { count: counts.get(group.key) } : {}) })),
+        groups: offered.map((group) => ({ group: labelFor(group, person), checked: ticked.has(group.key), ...(counts.has(group.key) ? { count: counts.get(group.key) } : {}) })),
         duration: earlier?.expiresAt === null && earlier.scope.split(' ').includes('offline_access') ? 'forever' : 'session',
       }),
     );

@@ -36,3 +36,9 @@ export function personRelationship(r: PatientRelationship): Relationship {
  * "no such user", "wrong password" and "locked" indistinguishable by timing.
  */
 export const signInFailureDelay = (): Promise<void> => sleep(600);
+
+/** "Basic information about you" reads wrong on a child's record: name whose it is instead. */
+export function labelFor<G extends { readonly key: string; readonly label: string }>(group: G, person: { readonly name: string; readonly relationship: Relationship }): G {
+  if (group.key !== 'basic' || person.relationship === 'self') return group;
+  return { ...group, label: `Basic information about ${person.name.split(' ')[0]}` };
+}
