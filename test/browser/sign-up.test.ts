@@ -112,6 +112,24 @@ t.test('signing up for the portal in Chromium', { skip: chromiumMissing() }, asy
     t.equal(new URL(page.url()).pathname, '/portal/apps', 'with the right date the same code then works');
   });
 
+  t.test(
+    'the password hint on every form states the length the policy enforces (10 characters)',
+    { todo: 'server bug: DEFAULT_PASSWORD_HINT says "at least 12 characters" but passwordProblems accepts 10' },
+    async (t) => {
+      const server = await serverWithAna(t);
+      const { page } = await newPhoneContext(browser, REDIRECT);
+      for (const path of ['/portal/signup', '/portal/signup/self', '/portal/reset']) {
+        await page.goto(`${server.base}${path}`);
+        const field = page.locator('.field').filter({ has: page.getByLabel('New password', { exact: true }) });
+        const hint = (await field.locator('.field__hint').textContent()) ?? '';
+        t.match(hint, /at least 10 characters/, `${path}: the hint says 10 characters`);
+      }
+      const { code } = await server.portal!.activation.issueActivationCode('new-patient');
+      await withCode(page, server.base, { code, birthDate: '1990-05-01', username: 'ana.rivera', password: 'tulip rain' });
+      t.equal(new URL(page.url()).pathname, '/portal/apps', 'as the policy does: a 10-character password is accepted');
+    },
+  );
+
   t.test('an adult without a code signs up by matching name, date of birth and medical record number', async (t) => {
     const server = await serverWithAna(t);
     const { page } = await newPhoneContext(browser, REDIRECT);
