@@ -2,7 +2,7 @@
 // matching their record), forgotten passwords, and the sandbox mailbox.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
-import { signInFailureDelay } from './presenters.js';
+import { idleNotice, signInFailureDelay } from './presenters.js';
 import {
   renderForgotPassword,
   renderMailbox,
@@ -22,7 +22,6 @@ const field = (body: Form, name: string): string => {
   return (Array.isArray(v) ? v[0] : v) ?? '';
 };
 
-const IDLE_NOTICE = 'You were signed out after 20 minutes without activity. Please sign in again.';
 /** Only our own pages are valid targets after sign-in (no open redirect). */
 const safeNext = (next: unknown): string => (typeof next === 'string' && /^\/portal\/[\w/-]*$/.test(next) ? next : '/portal/apps');
 
@@ -39,7 +38,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   app.get('/portal', async (_req, reply) => reply.redirect('/portal/apps', 303));
 
   app.get<{ Querystring: { next?: string; expired?: string; out?: string } }>('/portal/login', async (req, reply) => {
-    const notice = req.query.expired ? IDLE_NOTICE : req.query.out ? 'You are signed out.' : undefined;
+    const notice = req.query.expired ? idleNotice(deps.sessions.idleMs) : req.query.out ? 'You are signed out.' : undefined;
     const action = `/portal/login?next=${encodeURIComponent(safeNext(req.query.next))}`;
     return html(reply, 200, renderSignIn({ ...site, csrfToken: reply.generateCsrf(), action, ...links, ...(notice ? { notice } : {}) }));
   });

@@ -60,7 +60,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
         groups: groupsForScopes(link.scope.split(' ')).map((group) => ({ group: labelFor(group, person), granted: true })),
         since: new Date(link.createdAt),
         ...(link.lastUsedAt !== null ? { lastUsed: new Date(link.lastUsedAt) } : {}),
-        ...(link.expiresAt !== null ? { expires: new Date(link.expiresAt) } : {}),
+        ...(endOf(link.expiresAt, record.endsAt) !== undefined ? { expires: new Date(endOf(link.expiresAt, record.endsAt)!) } : {}),
         removeAction: `/portal/apps/${encodeURIComponent(link.grantId)}/remove`,
         changeAction: `/portal/apps/${encodeURIComponent(link.grantId)}/change`,
         accessLog: events.map((e) => logEntry(e, record.name)),
@@ -113,6 +113,12 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     await deps.narrowGrant(found.link.grantId, granted.join(' '));
     return reply.redirect('/portal/apps?notice=changed', 303);
   });
+}
+
+/** Access ends at the chosen duration or when the proxy access it came through ends, whichever is first. */
+function endOf(linkExpiry: number | null, proxyEnd: number | undefined): number | undefined {
+  const ends = [linkExpiry ?? undefined, proxyEnd].filter((x): x is number => x !== undefined);
+  return ends.length ? Math.min(...ends) : undefined;
 }
 
 function logEntry(e: StoredAuditEvent, patientName: string): AccessLogEntry {

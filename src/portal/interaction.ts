@@ -8,14 +8,13 @@ import { approve, offeredGroups, prefilledGroups, previewCounts } from './consen
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
 import { parsePermissionForm } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
-import { clientApp, labelFor, personRelationship, signInFailureDelay } from './presenters.js';
+import { clientApp, idleNotice, labelFor, personRelationship, signInFailureDelay } from './presenters.js';
 import { renderConsent, renderMessage, renderPatientPicker, renderSignIn, type AppInfo } from './views.js';
 import { sessionCookieOptions, setFormActionOrigins } from './web-security.js';
 
 type Form = Record<string, string | string[] | undefined>;
 type Params = { uid: string };
 
-const IDLE_NOTICE = 'You were signed out after 20 minutes without activity. Please sign in again.';
 const OIDC_SCOPES = new Set<string>(STATIC_SCOPES);
 
 export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
@@ -76,7 +75,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       // Already signed in to the portal in this browser: no second sign-in.
       const session = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
       if (session.state === 'active' && (await directory.findAccount(session.accountId))) return finish(req, reply, { login: { accountId: session.accountId } });
-      return html(reply, 200, signInPage(d, app_.name, csrfToken, session.state === 'expired' ? { notice: IDLE_NOTICE } : {}));
+      return html(reply, 200, signInPage(d, app_.name, csrfToken, session.state === 'expired' ? { notice: idleNotice(deps.sessions.idleMs) } : {}));
     }
     const account = await directory.findAccount(String(d.session?.accountId));
     if (!account) return expired(reply);

@@ -42,3 +42,10 @@ export function labelFor<G extends { readonly key: string; readonly label: strin
   if (group.key !== 'basic' || person.relationship === 'self') return group;
   return { ...group, label: `Basic information about ${person.name.split(' ')[0]}` };
 }
+
+/** Said on the sign-in page when someone comes back to a session that ended for inactivity. */
+export function idleNotice(idleMs: number): string {
+  const minutes = Math.round(idleMs / 60_000);
+  const span = minutes >= 1 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.round(idleMs / 1000)} seconds`;
+  return `You were signed out after ${span} without activity. Please sign in again.`;
+}

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import { escapeHtml } from './html.js';
+import { MIN_PASSWORD_LENGTH } from './password-policy.js';
 import { ACCESS_DURATIONS, type AccessDuration, type PermissionGroup, type PermissionGroupDefinition, type PermissionGroupKey } from './permissions.js';
 
 /** Folder of the static files (portal.css), to be served at STYLESHEET_URL's folder. */
@@ -226,7 +227,7 @@ export function safeHref(value: string): string {
 const RELATIONSHIP_TEXT: Readonly<Record<Relationship, string>> = {
   self: 'You',
   child: 'Your child',
-  teen: 'Your teen (limited access)',
+  teen: 'Your teen, limited access',
   other: 'Someone you are authorized for',
 };
 export const relationshipText = (r: Relationship): string => RELATIONSHIP_TEXT[r];
@@ -333,7 +334,7 @@ function appView(app: AppInfo) {
 }
 
 const personView = (p: PersonRef) => ({ name: p.name, relationship: relationshipText(p.relationship) });
-const DEFAULT_PASSWORD_HINT = 'Use at least 12 characters. A few unrelated words are easy to remember and hard to guess.';
+const DEFAULT_PASSWORD_HINT = `Use at least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words are easy to remember and hard to guess.`;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Pages

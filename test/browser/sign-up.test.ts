@@ -114,7 +114,6 @@ t.test('signing up for the portal in Chromium', { skip: chromiumMissing() }, asy
 
   t.test(
     'the password hint on every form states the length the policy enforces (10 characters)',
-    { todo: 'server bug: DEFAULT_PASSWORD_HINT says "at least 12 characters" but passwordProblems accepts 10' },
     async (t) => {
       const server = await serverWithAna(t);
       const { page } = await newPhoneContext(browser, REDIRECT);

@@ -342,7 +342,7 @@ t.test('patient picker', async (t) => {
   t.same(radios.map((r) => labelFor(html, r.attrs.id!)), [
     'Maria Elena Garcia You',
     'Sofia Isabel Garcia Your child',
-    'Mateo Luis Garcia Your teen (limited access)',
+    'Mateo Luis Garcia Your teen, limited access',
     'Rosa Garcia Someone you are authorized for',
   ]);
   t.same(radios.filter((r) => 'checked' in r.attrs).map((r) => r.attrs.value), ['maria-garcia'], 'first is pre-selected');
