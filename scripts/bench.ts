@@ -10,6 +10,7 @@ import { FhirService } from '../src/fhir/service.js';
 import { parseSearch } from '../src/fhir/search-parse.js';
 import { resourceDef } from '../src/fhir/definitions.js';
 import { openDb } from '../src/store/db.js';
+import { importFiles } from '../src/fhir/import/importer.js';
 import { ResourceStore } from '../src/store/resources.js';
 import { clean } from './bench/contention.js';
 import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from './bench/dataset.js';
@@ -75,6 +76,15 @@ if (args.rebuild || !existsSync(dbFile)) {
   log(`  ${build.resources} resources in ${build.seconds.toFixed(1)} s`);
 }
 
+// The token-endpoint rates sign in as the sandbox demo user daniel: his record comes from the seed set, and the
+// server creates his account at start (sandbox mode) once the record is there.
+{
+  const db = openDb({ kind: 'sqlite', filename: dbFile });
+  const fhir = new FhirService(new ResourceStore(db), BENCH_BASE);
+  if (!(await fhir.store.read('Patient', 'daniel-kim'))) await importFiles(fhir, [resolve('fhir-resources/seed/04-daniel-kim.json')]);
+  await db.close();
+}
+
 // 2. What to ask for: random Observation ids, and patients with at least 50 results in the busiest category.
 const raw = new BetterSqlite3(dbFile, { readonly: true });
 const obsIds = (raw.prepare("select id from resources where type = 'Observation' and deleted = 0 order by random() limit 20000").pluck().all() as string[]);
@@ -103,7 +113,7 @@ const searchPaths = searchPatients.map((p) => `/fhir/Observation?patient=${p}&ca
 await new Promise<void>((resolve, reject) => createReadStream(dbFile, { highWaterMark: 1 << 22 }).on('data', () => undefined).on('end', resolve).on('error', reject));
 const PORT = 18080 + Math.floor(Math.random() * 1000);
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${PORT}` },
+  env: { ...process.env, PORT: String(PORT), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: `http://127.0.0.1:${PORT}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 children.push(server);
@@ -183,7 +193,7 @@ if (!args.quick) {
   // 4. Revocation checking on and off, back to back: a second server on the same database with polling off.
   const PORT2 = PORT + 2000;
   const serverOff = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(PORT2), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${PORT}`, REVOCATION_POLL_MS: '0' },
+    env: { ...process.env, PORT: String(PORT2), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: `http://127.0.0.1:${PORT}`, REVOCATION_POLL_MS: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(serverOff);

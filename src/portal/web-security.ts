@@ -39,7 +39,10 @@ export async function registerWebSecurity(app: FastifyInstance, opts: WebSecurit
     hsts: opts.secureCookies,
     crossOriginEmbedderPolicy: false,
   });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`Too many attempts from this network. Wait ${Math.ceil(ctx.ttl / 1000)} seconds, then try again.`), { statusCode: 429 }),
+  });
   app.addHook('onRequest', async (_req, reply) => {
     reply.header('content-security-policy', contentSecurityPolicy()).header('cache-control', 'no-store').header('x-frame-options', 'DENY');
   });

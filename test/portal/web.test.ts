@@ -66,6 +66,8 @@ t.test('patient portal over HTTP', async (t) => {
       body: new URLSearchParams({ username: 'daniel', password: 'smart-demo' }),
     });
     t.equal(res.status, 403);
+    t.match(res.headers.get('content-type'), /text\/html/, 'the person gets a page, not JSON');
+    t.match(await res.text(), /out of date/);
     t.notOk(res.headers.get('set-cookie')?.includes('portal_session='), 'no session was started');
   });
 
@@ -138,4 +140,17 @@ t.test('patient portal over HTTP', async (t) => {
     t.notOk(tokens.refresh_token);
     t.notOk(tokens.scope!.split(' ').includes('offline_access'));
   });
+});
+
+t.test('sign-in posts beyond SIGNIN_RATE_LIMIT per minute from one address get 429 with a page saying to wait', async (t) => {
+  const server = await startSmartServer(t, { env: { SIGNIN_RATE_LIMIT: '2' } });
+  const statuses: number[] = [];
+  let last: Response | undefined;
+  for (let i = 0; i < 3; i++) {
+    last = await fetch(`${server.base}/portal/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=x&password=y' });
+    statuses.push(last.status);
+  }
+  t.same(statuses, [403, 403, 429], 'the third post is refused before anything else runs');
+  t.match(last!.headers.get('content-type'), /text\/html/);
+  t.match(await last!.text(), /Wait \d+ seconds/);
 });
