@@ -69,11 +69,14 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
   const endpoints = endpointsFor(config.issuer);
   mountProvider(app, provider, endpoints, SCOPES_SUPPORTED);
 
-  // Housekeeping: expired tokens, sessions and interactions; revocation events older than any cached token.
-  const cleanup = setInterval(() => {
+  // Housekeeping: expired tokens, sessions and interactions; revocation events older than any cached token. Also
+  // once at start, so instances that restart often (deploys) do not let expired rows pile up.
+  const housekeeping = () => {
     void models.deleteExpired(3600).catch((err: unknown) => app.log.warn({ err }, 'expired-row cleanup failed'));
     void revocations.prune(Date.now() - 2 * ACCESS_TOKEN_TTL * 1000).catch(() => undefined);
-  }, 10 * 60_000);
+  };
+  housekeeping();
+  const cleanup = setInterval(housekeeping, 10 * 60_000);
   cleanup.unref();
   app.addHook('onClose', async () => {
     clearInterval(cleanup);
