@@ -108,4 +108,43 @@ t.test('link an app in Chromium', { skip: chromiumMissing() }, async (t) => {
     await page.waitForURL(`${REDIRECT}**`);
     t.equal(callbacks[0]!.searchParams.get('error'), 'access_denied');
   });
+
+  t.test('the whole flow works with the keyboard alone, in a sensible focus order', async (t) => {
+    const { page, callbacks } = await newPhoneContext(browser, REDIRECT);
+    await page.goto((await start()).url);
+    const focused = () => page.evaluate('(() => { const e = document.activeElement; if (!e) return ""; return (e.tagName === "BUTTON" || e.tagName === "A" ? e.textContent : e.getAttribute("name") || e.id || "").trim(); })()') as Promise<string>;
+    /** Presses Tab until `want` has focus; returns what had focus on the way. */
+    const tabTo = async (want: (f: string) => boolean) => {
+      const seen: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const f = await focused();
+        seen.push(f);
+        if (want(f)) return seen;
+      }
+      throw new Error(`never reached by Tab; focus went ${seen.join(' → ')}`);
+    };
+    const first = await tabTo(() => true);
+    t.match(first[0], /Skip to main content/, 'the first Tab reaches the skip link');
+    await tabTo((f) => f === 'username');
+    await page.keyboard.type('maria');
+    await page.keyboard.press('Tab');
+    t.equal(await focused(), 'password', 'Tab goes from Username to Password');
+    await page.keyboard.type('smart-demo');
+    await page.keyboard.press('Enter');
+
+    await page.getByRole('heading', { name: /Whose record/ }).waitFor();
+    await tabTo((f) => f === 'patient');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+
+    await page.getByRole('button', { name: 'Allow Access' }).waitFor();
+    const order = await tabTo((f) => f === 'Allow Access');
+    const firstBox = order.findIndex((f) => f === 'group');
+    const firstDuration = order.findIndex((f) => f === 'duration');
+    t.ok(firstBox >= 0 && firstDuration > firstBox, 'permissions come before the duration question, and both before Allow Access');
+    await page.keyboard.press('Enter');
+    for (let i = 0; i < 100 && !callbacks.length; i++) await new Promise((r) => setTimeout(r, 50));
+    t.ok(callbacks[0]?.searchParams.get('code'), 'the app gets its code');
+  });
 });
