@@ -10,6 +10,7 @@ import { ResourceStore } from './store/resources.js';
 import { createAuthServer, type AuthServer } from './auth/server.js';
 import { AuditBuffer, type AccessEvent } from './fhir/audit.js';
 import { typeAllowed } from './portal/proxy-policy.js';
+import { grantAccessEndsAt } from './portal/access-end.js';
 import { createPortal, portalServices, type Portal } from './portal/create-portal.js';
 import { sandboxPlugin } from './sandbox/plugin.js';
 
@@ -46,7 +47,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   const accounts = services.directory;
-  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts });
+  // Real time, not the portal's clock: a token is refused once its access has ended in the world.
+  const accessEndsAt = (grantId: string) => grantAccessEndsAt(services, grantId, Date.now());
+  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,
     softwareVersion: pkg.version,

@@ -23,6 +23,8 @@ export interface TokenResolverOptions {
   /** How often to read the shared revocation log; 0 disables polling (single instance, or benchmarks) */
   readonly pollMs: number;
   readonly maxEntries: number;
+  /** When a grant's access ends by itself (a duration the patient chose, a proxy end date); cached tokens expire then */
+  readonly accessEndsAt?: (grantId: string) => Promise<number | undefined>;
 }
 
 export class TokenResolver {
@@ -93,6 +95,8 @@ export class TokenResolver {
     // The grant is the patient's authorization; a token outlives it only if we forget to look.
     const grant = grantId ? await this.provider.Grant.find(grantId) : undefined;
     if (grantId && !grant) return undefined;
+    const endsAt = grantId && this.opts.accessEndsAt ? await this.opts.accessEndsAt(grantId) : undefined;
+    if (endsAt !== undefined && endsAt <= Date.now()) return undefined;
     const extra = ((at as { extra?: Record<string, unknown> }).extra ?? {}) as Record<string, unknown>;
     return accessGrantFrom({
       clientId: at.clientId ?? '',
@@ -101,7 +105,8 @@ export class TokenResolver {
       scope: grant ? effectiveScope(at.scope ?? '', grant.getResourceScope(this.opts.fhirBaseUrl)) : (at.scope ?? ''),
       patient: extra.patient,
       fhirUser: extra.fhirUser,
-      exp: at.exp ?? 0,
+      // A cached token stops working when the grant's access ends, not only when the token expires.
+      exp: Math.min(at.exp ?? 0, endsAt === undefined ? Infinity : Math.floor(endsAt / 1000)),
       tokenHash: hash,
       fhirBaseUrl: this.opts.fhirBaseUrl,
     });

@@ -36,7 +36,10 @@ export interface AuthServer {
 
 export const SCOPES_SUPPORTED = [...STATIC_SCOPES, 'patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read'];
 
-export async function createAuthServer(app: FastifyInstance, deps: { config: Config; db: Db; accounts: AccountDirectory }): Promise<AuthServer> {
+export async function createAuthServer(
+  app: FastifyInstance,
+  deps: { config: Config; db: Db; accounts: AccountDirectory; accessEndsAt?: (grantId: string) => Promise<number | undefined> },
+): Promise<AuthServer> {
   const { config, db } = deps;
   const models = new OidcModelStore(db);
   const contexts = new SmartContextStore(db);
@@ -64,7 +67,12 @@ export async function createAuthServer(app: FastifyInstance, deps: { config: Con
     allowPrivateFetch: config.sandbox,
     sessionIdleSeconds: config.sessionIdleSeconds,
   });
-  resolver = new TokenResolver(provider, revocations, { fhirBaseUrl: config.fhirBaseUrl, pollMs: config.revocationPollMs, maxEntries: 10_000 });
+  resolver = new TokenResolver(provider, revocations, {
+    fhirBaseUrl: config.fhirBaseUrl,
+    pollMs: config.revocationPollMs,
+    maxEntries: 10_000,
+    ...(deps.accessEndsAt ? { accessEndsAt: deps.accessEndsAt } : {}),
+  });
   await resolver.start();
   const endpoints = endpointsFor(config.issuer);
   mountProvider(app, provider, endpoints, SCOPES_SUPPORTED);

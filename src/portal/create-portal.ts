@@ -15,6 +15,7 @@ import { seedDemoAccounts, type DemoSeedReport } from './demo-seed.js';
 import { interactionRoutes } from './interaction.js';
 import { OutboxMailer, type InfoLogger } from './mailer.js';
 import { createPortalServices } from './services.js';
+import { linkAccessEndsAt } from './access-end.js';
 import type { PortalAccountDirectory } from './account-directory.js';
 import type { AppLinkStore } from '../store/app-links.js';
 import type { AuditLogStore } from '../store/audit-log.js';
@@ -113,12 +114,17 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
   });
 
   const sweep = async () => {
+    const now = s.now();
+    const proxy = await s.proxies.expireDue(now, (grantId) => auth.revokeGrant(grantId));
     let expiredLinks = 0;
-    for (const link of await s.appLinks.listExpired(s.now())) {
+    // Chosen durations that ran out, and proxy access that ended or narrowed (a child turning 13).
+    const due = [...(await s.appLinks.listExpired(now)), ...(await s.appLinks.listLiveThroughProxies())];
+    for (const link of due) {
+      const ends = await linkAccessEndsAt(s, link, now);
+      if (ends === undefined || ends > now) continue;
       await auth.revokeGrant(link.grantId);
-      if (await s.appLinks.revoke(link.grantId, s.now())) expiredLinks++;
+      if (await s.appLinks.revoke(link.grantId, now)) expiredLinks++;
     }
-    const proxy = await s.proxies.expireDue(s.now(), (grantId) => auth.revokeGrant(grantId));
     await sessions.sweep();
     return { expiredLinks, proxyGrants: proxy.revokedGrants.length };
   };
