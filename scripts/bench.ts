@@ -1,7 +1,7 @@
 // npm run bench: FHIR read and search throughput against the HTTP limit (a bare Fastify route serving the same
 // bytes, measured at the start and the end) and the storage limit (the same search run in-process), plus import
 // speed against a raw insert. Everything is a ratio measured in the same run; see README "Benchmarks".
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { clean } from './bench/contention.js';
 import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from './bench/dataset.js';
 import { load, type LoadResult } from './bench/load.js';
 import { clientCredentialsRate, codeExchangeRate, refreshRate } from './bench/auth-rates.js';
+import { backendToken, startBenchServer } from './bench/server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,30 +119,12 @@ const searchPaths = searchPatients.map((p) => `/fhir/Observation?patient=${p}&ca
 // and the bare route, each in its own process.
 await new Promise<void>((resolve, reject) => createReadStream(dbFile, { highWaterMark: 1 << 22 }).on('data', () => undefined).on('end', resolve).on('error', reject));
 const PORT = 18080 + Math.floor(Math.random() * 1000);
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: `http://127.0.0.1:${PORT}` },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-children.push(server);
 const origin = `http://127.0.0.1:${PORT}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${origin}/healthz`)).ok) break;
-  } catch {
-    if (i > 150) throw new Error('the server did not start');
-  }
-  await new Promise((r) => setTimeout(r, 200));
-}
+const server = await startBenchServer({ dbFile, port: PORT, publicUrl: origin });
+children.push(server);
 // A system/ token from the sandbox backend client: the read path then includes bearer resolution and the scope check.
 // Backend tokens live 5 minutes, so each round gets a fresh one.
-const newToken = async () => {
-  const res = await fetch(`${origin}/auth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials&scope=system%2F*.rs',
-  });
-  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
-};
+const newToken = () => backendToken(origin);
 let auth = await newToken();
 const sample = await fetch(`${origin}/fhir/Observation/${obsIds[0]}`, { headers: auth });
 if (!sample.ok) throw new Error(`sample read failed: ${sample.status}`);
@@ -198,20 +181,10 @@ let exchange = { perSecond: 0, codes: 0, failures: 0 };
 if (!args.quick) {
   // 4. Revocation checking on and off, back to back: two fresh servers on the same database, started together and
   // alike but for polling, so neither carries the history (heap, caches) of the runs above.
-  const startServer = async (port: number, extra: Record<string, string>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: `http://127.0.0.1:${PORT}`, ...extra },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+  const startServer = async (port: number, env: Record<string, string>) => {
+    const child = await startBenchServer({ dbFile, port, publicUrl: origin, env });
     children.push(child);
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
-      } catch {
-        if (i > 150) throw new Error('a comparison server did not start');
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    return child;
   };
   const [PORT_ON, PORT_OFF] = [PORT + 2000, PORT + 3000];
   const [serverOn, serverOff] = await Promise.all([startServer(PORT_ON, { REVOCATION_POLL_MS: '250' }), startServer(PORT_OFF, { REVOCATION_POLL_MS: '0' })]);

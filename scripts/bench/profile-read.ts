@@ -1,12 +1,12 @@
 // Developer aid: CPU-profiles the server under load on the benchmark database, to see where the time goes.
 // `npx tsx scripts/bench/profile-read.ts [seconds] [read|token]` → prints the top self-time functions
 // (read: FHIR read by id with a bearer token; token: client_credentials with a client secret).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { load } from './load.js';
+import { backendToken, startBenchServer } from './server.js';
 
 const dbFile = 'data/bench/bench.db';
 const seconds = Number(process.argv[2] ?? 8);
@@ -17,24 +17,8 @@ raw.close();
 const dir = mkdtempSync(join(tmpdir(), 'prof-'));
 const PORT = 19000 + Math.floor(Math.random() * 500);
 const origin = `http://127.0.0.1:${PORT}`;
-const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), DATABASE_URL: `sqlite:${dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', PUBLIC_URL: origin },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${origin}/healthz`)).ok) break;
-  } catch {
-    if (i > 150) throw new Error('the server did not start');
-  }
-  await new Promise((r) => setTimeout(r, 200));
-}
-const tok = await fetch(`${origin}/auth/token`, {
-  method: 'POST',
-  headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-  body: 'grant_type=client_credentials&scope=system%2F*.rs',
-});
-const headers = { authorization: `Bearer ${((await tok.json()) as { access_token: string }).access_token}` };
+const server = await startBenchServer({ dbFile, port: PORT, publicUrl: origin, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+const headers = await backendToken(origin);
 const r =
   mode === 'token'
     ? await load({

@@ -1,0 +1,40 @@
+// Starts the real server (src/main.ts) on the benchmark database in a child process and waits until it answers.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface BenchServerOptions {
+  readonly dbFile: string;
+  readonly port: number;
+  /** The public URL tokens are issued for; several servers can share one */
+  readonly publicUrl: string;
+  readonly env?: Record<string, string>;
+  /** Extra node flags, e.g. --cpu-prof */
+  readonly nodeArgs?: readonly string[];
+}
+
+export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: o.publicUrl, ...o.env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${o.port}/healthz`)).ok) return child;
+    } catch {
+      if (i > 150) {
+        child.kill();
+        throw new Error(`the server on port ${o.port} did not start`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A system/ token from the sandbox backend client (client_credentials with its secret). */
+export async function backendToken(origin: string): Promise<{ authorization: string }> {
+  const res = await fetch(`${origin}/auth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&scope=system%2F*.rs',
+  });
+  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
+}
