@@ -56,6 +56,6 @@ export function createPortalServices(deps: PortalServicesDeps): PortalServices {
     directory: new PortalAccountDirectory({ accounts, patients, proxies, now }),
     mailer,
     appLinks: new AppLinkStore(k),
-    auditLog: new AuditLogStore(k),
+    auditLog: new AuditLogStore(deps.db),
   };
 }

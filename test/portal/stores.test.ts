@@ -29,6 +29,22 @@ t.test('audit log: a batch of 1,200 events is written, then read newest first by
   t.same(await portal.auditLog.listForPatients([], 10), []);
 });
 
+t.test('audit log: batches of every size come out whole: each event once, with every field as recorded', async (t) => {
+  const { portal } = await portalFixture(t, { patients: false });
+  // 637 = 500 + 100 + 20 + 3x5 + 2x1: every fixed statement size is used; 1, 4 and 26 cover the small ones.
+  let next = 0;
+  for (const size of [637, 1, 4, 26]) {
+    await portal.auditLog.record(Array.from({ length: size }, () => event(next++, { resourceId: `obs-${next}`, status: 200 + (next % 5) })));
+  }
+  const all = await portal.auditLog.listForPatients(['sofia-garcia', 'maria-garcia'], 5000);
+  t.equal(all.length, next);
+  t.same(all.map((e) => e.at - T0).reverse(), Array.from({ length: next }, (_, i) => i));
+  for (const e of all) {
+    const i = e.at - T0;
+    t.match(e, { resourceId: `obs-${i + 1}`, status: 200 + ((i + 1) % 5), grantId: i % 2 ? 'g-odd' : 'g-even', patientId: i % 3 ? 'maria-garcia' : 'sofia-garcia' });
+  }
+});
+
 t.test('app links: save, list for account and patients, scope update, revoke', async (t) => {
   const { portal } = await portalFixture(t, { patients: false });
   const base = { accountId: 'maria', clientId: 'app', proxyRelationId: null, scope: 'patient/*.rs', expiresAt: null };
