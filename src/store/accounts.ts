@@ -17,17 +17,8 @@ export interface Account {
   readonly passwordChangedAt: number;
 }
 
-export interface NewAccount {
-  readonly id: string;
-  readonly username: string;
-  readonly passwordHash: string;
-  readonly email: string | null;
-  readonly displayName: string;
-  readonly fhirUser: string;
-  readonly patientId: string | null;
-  readonly role: AccountRole;
-  readonly createdAt: number;
-}
+/** A new account: everything but the counters and dates the store keeps from then on. */
+export type NewAccount = Omit<Account, 'failedLogins' | 'lockedUntil' | 'passwordChangedAt'>;
 
 /** Which unique rule an insert broke; the caller words the message. */
 export type AccountConflict = 'username' | 'patient' | 'id';

@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { seedIfEmpty } from '../../src/fhir/seed.js';
 import { ResourceStore } from '../../src/store/resources.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { runScript } from '../helpers/run-script.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(REPO, '../shared/fixtures/synthea');
@@ -310,20 +310,7 @@ t.test('the bundled seed data set imports without a single error', async (t) => 
   t.ok(report.imported.Observation! > 1000);
 });
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/import.ts'), ...args], {
-      cwd: REPO,
-      env: { ...process.env, SEED_DIR: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string>) => runScript('import', args, env);
 
 t.test('npm run import exits 2 on usage errors and prints usage for --help', async (t) => {
   const env = { DATABASE_URL: 'sqlite::memory:' };

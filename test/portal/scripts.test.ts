@@ -1,39 +1,18 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import t from 'tap';
 import { FhirService } from '../../src/fhir/service.js';
 import { createPortalServices } from '../../src/portal/services.js';
 import { ResourceStore } from '../../src/store/resources.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { seedPatients } from './fixtures.js';
+import { runScript } from '../helpers/run-script.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 
 // Each run starts Node with tsx (a second or more on a busy machine): allow for load beyond the default 120 s.
 t.setTimeout(300_000);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(script: 'activation-code' | 'proxy', args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', `${script}.ts`), ...args], {
-      cwd: ROOT,
-      // A database that must never be opened by a usage error: the scripts fail before touching it.
-      env: { ...process.env, DATABASE_URL: 'sqlite:/nonexistent-dir/never.db', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// A database that must never be opened by a usage error: the scripts fail before touching it.
+const run = (script: 'activation-code' | 'proxy', args: string[], env: Record<string, string> = {}) =>
+  runScript(script, args, { DATABASE_URL: 'sqlite:/nonexistent-dir/never.db', ...env });
 
 t.test('activation-code: bad arguments print the usage and exit 2', async (t) => {
   const cases = [[], ['a', 'b'], ['--bogus', 'maria-garcia']];
