@@ -30,6 +30,8 @@ process.once('message', async (job: Job) => {
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+    timeouts: r.timeouts,
+    maxLatency: r.latency.max,
     bytesPerSec: Math.round(r.throughput.average),
   });
 });

@@ -8,6 +8,9 @@ export interface LoadResult {
   readonly p99: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** Requests that got no answer within autocannon's 10 s (counted in errors too) */
+  readonly timeouts: number;
+  readonly maxLatency: number;
   readonly bytesPerSec: number;
 }
 

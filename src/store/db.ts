@@ -3,10 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { FairSqliteDialect } from './sqlite-dialect.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -59,7 +60,7 @@ function openSqlite(filename: string): Db {
     raw.pragma('wal_autocheckpoint = 0');
     checkpointer = startCheckpointer(filename, 250);
   }
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, 500) }) });
+  const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }) });
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     kysely,
