@@ -176,7 +176,7 @@ const readOverBareRounds = perRound.map((r) => r.read.rps / r.bare.rps);
 
 // 4–5 are skipped with --quick (a re-measure of read and search alone).
 const NONE: LoadResult = { rps: 0, p50: 0, p99: 0, non2xx: 0, errors: 0, timeouts: 0, maxLatency: 0, bytesPerSec: 0 };
-const revocationPairs: { on: number; off: number }[] = [];
+const revocationPairs: { on: number; off: number; twin: number }[] = [];
 let cc = NONE;
 let refresh = NONE;
 let exchange = { perSecond: 0, codes: 0, failures: 0 };
@@ -188,26 +188,24 @@ if (!args.quick) {
     children.push(child);
     return child;
   };
-  const [PORT_ON, PORT_OFF] = [PORT + 2000, PORT + 3000];
-  const [serverOn, serverOff] = await Promise.all([startServer(PORT_ON, { REVOCATION_POLL_MS: '250' }), startServer(PORT_OFF, { REVOCATION_POLL_MS: '0' })]);
-  auth = await newToken();
+  // A third server, a twin of the polling one: how far two identical servers differ is the noise floor the on/off
+  // difference has to rise above.
+  const [PORT_ON, PORT_OFF, PORT_TWIN] = [PORT + 2000, PORT + 3000, PORT + 4000];
+  const polling = { REVOCATION_POLL_MS: '250' };
+  const servers = await Promise.all([startServer(PORT_ON, polling), startServer(PORT_OFF, { REVOCATION_POLL_MS: '0' }), startServer(PORT_TWIN, polling)]);
 
-  // The order alternates between pairs, so a machine slowing down (or warming up) during the run cancels out.
+  // The order rotates between rounds, so a machine slowing down (or warming up) during the run cancels out.
   for (let i = 0; i < 4; i++) {
-    const measureOn = () => http(`FHIR read, revocation polling on (pair ${i + 1})`, `http://127.0.0.1:${PORT_ON}`, readPaths);
-    const measureOff = () => http(`FHIR read, revocation polling off (pair ${i + 1})`, `http://127.0.0.1:${PORT_OFF}`, readPaths);
-    let on: Row, off: Row;
-    if (i % 2 === 0) {
-      on = await measureOn();
-      off = await measureOff();
-    } else {
-      off = await measureOff();
-      on = await measureOn();
-    }
-    revocationPairs.push({ on: on.rps, off: off.rps });
+    // Twelve runs outlast a backend token's 5 minutes: a fresh one per pair.
+    auth = await newToken();
+    const measure = (label: string, port: number) => () => http(`FHIR read, ${label} (pair ${i + 1})`, `http://127.0.0.1:${port}`, readPaths);
+    const runs = [measure('revocation polling on', PORT_ON), measure('revocation polling off', PORT_OFF), measure('revocation polling on, twin server', PORT_TWIN)];
+    const order = i % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+    const rps: number[] = [];
+    for (const k of order) rps[k] = (await runs[k]!()).rps;
+    revocationPairs.push({ on: rps[0]!, off: rps[1]!, twin: rps[2]! });
   }
-  serverOn.kill();
-  serverOff.kill();
+  for (const s of servers) s.kill();
 
   // 5. The token endpoint.
   const authSettings = { origin, fhirBase: `${origin}/fhir`, connections, seconds, warmupSeconds, onChild: (pid: number) => loaders.push(pid) };
@@ -266,6 +264,8 @@ const result = {
     searchOverBare: ratio(search.rps, bareMean),
     importOverRaw: importSpeed.ratio,
     readRevocationOffOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.off / p.on)).toFixed(3)) : null,
+    // Two identical polling servers: 1.0 on a quiet machine; its spread is the smallest off/on effect one can see.
+    readTwinOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.twin / p.on)).toFixed(3)) : null,
     clientCredentialsOverBare: ratio(cc.rps, bareMean),
     refreshOverBare: ratio(refresh.rps, bareMean),
     codeExchangeOverBare: ratio(exchange.perSecond, bareMean),
@@ -287,6 +287,7 @@ console.log(`search / in-process    ${result.ratios.searchOverInProcess}  (targe
 console.log(`search / bare          ${result.ratios.searchOverBare}`);
 console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importPerSecond} vs ${importSpeed.rawPerSecond} resources/s)`);
 console.log(`read, revocation off/on ${result.ratios.readRevocationOffOverOn}  (pairs ${revocationPairs.map((p) => `${p.off}/${p.on}`).join(', ')}; want within 5%)`);
+console.log(`read, twin/on (noise)  ${result.ratios.readTwinOverOn}  (pairs ${revocationPairs.map((p) => (p.twin / p.on).toFixed(3)).join(', ')}; two identical servers)`);
 console.log(`token: client_credentials ${cc.rps}/s = ${result.ratios.clientCredentialsOverBare} of bare (target >= 0.1); refresh ${refresh.rps}/s = ${result.ratios.refreshOverBare}; code exchange ${exchange.perSecond}/s = ${result.ratios.codeExchangeOverBare}`);
 console.log(`bare drift start→end   ${(drift * 100).toFixed(1)}%${result.trustworthy ? '' : '  (run flagged: drift > 5%, foreign load, or errors over 0.1% of requests)'}`);
 console.log(`written to ${out}`);
