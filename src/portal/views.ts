@@ -368,14 +368,21 @@ export function renderSignUp(model: SignUpModel): string {
       { name: 'activationCode', label: 'Activation code', autocomplete: 'off', hint: 'You can find it on your after-visit summary or in the letter we sent you. For example, AB12-CD34-EF56.' },
       { name: 'birthDate', label: 'Date of birth', type: 'date', autocomplete: 'bday' },
       { name: 'email', label: 'Email address', type: 'email', autocomplete: 'email', hint: 'We send a code here if you forget your password.' },
-      { name: 'username', label: 'Username', autocomplete: 'username' },
-      { name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password', hint: model.passwordHint ?? DEFAULT_PASSWORD_HINT, secret: true },
-      { name: 'confirmPassword', label: 'Type the new password again', type: 'password', autocomplete: 'new-password', secret: true },
+      ...newCredentialFields(model.passwordHint),
     ],
     model.values,
     model.errors,
   );
   return render('sign-up', model, 'Create an account', { csrfToken: model.csrfToken, action: model.action, ...f, selfSignUpUrl: safeHref(model.selfSignUpUrl), signInUrl: safeHref(model.signInUrl) });
+}
+
+/** The username and new-password fields both sign-up pages end with. */
+function newCredentialFields(passwordHint: string | undefined): FieldSpec<'username' | 'newPassword' | 'confirmPassword'>[] {
+  return [
+    { name: 'username', label: 'Username', autocomplete: 'username' },
+    { name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password', hint: passwordHint ?? DEFAULT_PASSWORD_HINT, secret: true },
+    { name: 'confirmPassword', label: 'Type the new password again', type: 'password', autocomplete: 'new-password', secret: true },
+  ];
 }
 
 /** Create an account without a code (adults 18+): givenName, familyName, birthDate, identifier, email, username, newPassword, confirmPassword. */
@@ -387,9 +394,7 @@ export function renderSelfSignUp(model: SelfSignUpModel): string {
       { name: 'birthDate', label: 'Date of birth', type: 'date', autocomplete: 'bday' },
       { name: 'identifier', label: model.identifierLabel ?? 'Medical record number', autocomplete: 'off', hint: model.identifierHint ?? 'It is printed on your hospital wristband, bills and after-visit summaries.' },
       { name: 'email', label: 'Email address', type: 'email', autocomplete: 'email' },
-      { name: 'username', label: 'Username', autocomplete: 'username' },
-      { name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password', hint: model.passwordHint ?? DEFAULT_PASSWORD_HINT, secret: true },
-      { name: 'confirmPassword', label: 'Type the new password again', type: 'password', autocomplete: 'new-password', secret: true },
+      ...newCredentialFields(model.passwordHint),
     ],
     model.values,
     model.errors,
