@@ -43,28 +43,29 @@ function fromRow(r: Selectable<AuditEventTable>): StoredAuditEvent {
 
 export class AuditLogStore {
   private readonly k: Kysely<Database>;
-  readonly #inserts: ReadonlyMap<number, (params: readonly unknown[]) => Promise<number>>;
+  /** Largest first, so a batch takes as few statements as it can */
+  readonly #inserts: readonly { readonly size: number; readonly run: (params: readonly unknown[]) => Promise<number> }[];
 
   constructor(db: Db) {
     this.k = db.kysely;
     const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-    this.#inserts = new Map(
-      STATEMENT_SIZES.map((n) => [n, db.prepareRun(`audit_insert_${n}`, `insert into audit_events (${COLUMNS}) values ${Array(n).fill(row).join(', ')}`)]),
-    );
+    this.#inserts = STATEMENT_SIZES.map((size) => ({
+      size,
+      run: db.prepareRun(`audit_insert_${size}`, `insert into audit_events (${COLUMNS}) values ${Array(size).fill(row).join(', ')}`),
+    }));
   }
 
   /** Writes a batch (callers buffer events off the request path and flush them together). */
   async record(events: readonly AuditEvent[]): Promise<void> {
     let i = 0;
-    for (const size of STATEMENT_SIZES) {
-      const insert = this.#inserts.get(size)!;
+    for (const { size, run } of this.#inserts) {
       for (; events.length - i >= size; i += size) {
         const params: unknown[] = [];
         for (let j = i; j < i + size; j++) {
           const e = events[j]!;
           params.push(e.at, e.clientId, e.grantId, e.accountId, e.patientId, e.resourceType, e.interaction, e.resourceId, e.status);
         }
-        await insert(params);
+        await run(params);
       }
     }
   }
