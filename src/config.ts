@@ -1,4 +1,5 @@
 // Environment → one frozen, typed Config. Every problem is reported at once at start-up, naming the variable.
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 export type DatabaseTarget =
@@ -32,6 +33,8 @@ export interface Config {
   readonly signInRateLimit: number;
   /** Hospital name shown on the portal pages */
   readonly siteName: string;
+  /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +90,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const siteName = (env.SITE_NAME ?? 'Riverside Health').trim() || 'Riverside Health';
   const revocationPollMs = Number(env.REVOCATION_POLL_MS ?? '250');
   if (!Number.isInteger(revocationPollMs) || revocationPollMs < 0 || revocationPollMs > 1000) problems.push(`REVOCATION_POLL_MS "${env.REVOCATION_POLL_MS}" must be 0 (off) to 1000`);
+  const rawWorkers = (env.WORKERS ?? '1').trim().toLowerCase();
+  const workers = rawWorkers === 'auto' ? availableParallelism() : Number(rawWorkers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push(`WORKERS "${env.WORKERS}" must be a whole number from 1 to 64, or auto (one per CPU)`);
+  // Each worker caches tokens; only the shared revocation log tells one worker of another's revocations.
+  else if (workers > 1 && revocationPollMs === 0) problems.push('REVOCATION_POLL_MS=0 (off) cannot be combined with WORKERS above 1: a token revoked through one worker would stay valid on the others');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -103,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionIdleSeconds,
     signInRateLimit,
     siteName,
+    workers,
     issuer: `${publicUrl}/auth`,
   });
 }

@@ -1,15 +1,21 @@
 // Process entry: configuration, database and migrations, first-start seeding, then listen; stops cleanly on signals.
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+// With WORKERS above 1 this process does the first-start work alone (so workers never race to migrate, seed or
+// generate keys), then supervises that many workers sharing the port; each worker runs the same start-up, which
+// finds the work done.
+import cluster from 'node:cluster';
+import { buildApp, type App } from './app.js';
+import { superviseWorkers } from './cluster.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedIfEmpty } from './fhir/seed.js';
-import { openDb } from './store/db.js';
+import { openDb, type Db } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
+/** Everything up to listening: migrations, the app, first-start seed data and the sandbox demo accounts. */
+async function prepare(config: Config): Promise<{ app: App; db: Db }> {
   const db = openDb(config.database);
   const applied = await migrateToLatest(db);
-  const { server, fhir, portal } = await buildApp({ config, db });
+  const app = await buildApp({ config, db });
+  const { server, fhir, portal } = app;
   if (applied.length) server.log.info({ migrations: applied }, 'database migrated');
   if (config.seedDir) {
     const seeded = await seedIfEmpty(fhir, config.seedDir, (msg: string) => server.log.info(msg));
@@ -18,10 +24,16 @@ async function main(): Promise<void> {
   if (config.sandbox && portal) {
     const report = await portal.seedDemo();
     if (report.accountsCreated.length) server.log.info({ accounts: report.accountsCreated }, 'created the sandbox demo accounts');
-    if (report.skipped.length) server.log.warn({ skipped: report.skipped }, 'demo accounts or relations skipped: their patients are not in the store');
+    if (report.skipped.length && cluster.isPrimary) server.log.warn({ skipped: report.skipped }, 'demo accounts or relations skipped: their patients are not in the store');
   }
+  return { app, db };
+}
+
+async function serve(config: Config): Promise<void> {
+  const { app, db } = await prepare(config);
+  const { server } = app;
   await server.listen({ port: config.port, host: config.host });
-  server.log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind})`);
+  if (cluster.isPrimary) server.log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind})`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -34,6 +46,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (config.workers === 1 || cluster.isWorker) return serve(config);
+  const { app, db } = await prepare(config);
+  const log = app.server.log;
+  await app.server.close();
+  await db.close();
+  log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind}), ${config.workers} worker processes`);
+  superviseWorkers(config.workers, log);
 }
 
 main().catch((err: unknown) => {

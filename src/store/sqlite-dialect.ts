@@ -3,7 +3,7 @@
 // meantime jump ahead: under load (100 concurrent searches, each taking the connection twice) a request could
 // wait behind thousands of later ones for seconds, and each release cost a wake-up per waiter. This lock hands
 // the connection to the longest waiter, one wake-up per release.
-import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 
 /** First come, first served; `release` passes the lock straight to the next waiter. */
 export class FifoLock {
@@ -36,6 +36,15 @@ class FairSqliteDriver extends SqliteDriver {
     await this.#lock.acquire();
     // Kysely's lock is free whenever ours is held, so this never waits.
     return super.acquireConnection();
+  }
+
+  /**
+   * Takes the write lock when the transaction begins. A deferred transaction that reads and then writes fails at
+   * once with SQLITE_BUSY when another process (a second worker or instance on the same file) committed meanwhile;
+   * an immediate one waits its turn through busy_timeout instead. Within one process our lock already serializes.
+   */
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   override async releaseConnection(): Promise<void> {
