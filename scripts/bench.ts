@@ -31,13 +31,15 @@ const { values: args } = parseArgs({
     'import-sample': { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench-results/latest.json' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(`usage: npm run bench -- [--patients 1000] [--observations-per-patient 1000] [--seed 42] [--db data/bench/bench.db]
-  [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--rounds 3] [--quick] [--import-sample 20] [--out bench-results/latest.json]`);
+  [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--rounds 3] [--quick] [--workers 2] [--import-sample 20]
+  [--out bench-results/latest.json]`);
   process.exit(0);
 }
 const num = (name: keyof typeof args) => {
@@ -52,6 +54,8 @@ const spec: DatasetSpec = { seed: num('seed'), patients: num('patients'), observ
 const seconds = num('seconds');
 const warmupSeconds = num('warmup');
 const connections = num('connections');
+// The read is measured twice: the server as one process, and as this many worker processes (WORKERS) sharing the port.
+const workers = Math.max(1, Math.floor(num('workers')));
 const dbFile = resolve(args.db!);
 mkdirSync(dirname(dbFile), { recursive: true });
 const log = (s: string) => console.error(s);
@@ -138,6 +142,23 @@ const bare = fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.hea
 });
 children.push(bare);
 await new Promise<void>((r) => bare.once('message', () => r()));
+// The same route in as many processes as the server's workers: if the load generator, not one bare process, is the
+// limit, this measures about the same; if it measures more, it is the HTTP limit the worker figures are held to.
+const bareWorkersPort = PORT + 5000;
+const bareWorkers =
+  workers > 1
+    ? fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.headers.get('content-type') ?? 'application/json', String(bareWorkersPort), String(workers)], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+    : undefined;
+if (bareWorkers) {
+  children.push(bareWorkers);
+  await new Promise<void>((r) => bareWorkers.once('message', () => r()));
+}
+const WORKERS_PORT = PORT + 6000;
+const workersServer = workers > 1 ? await startBenchServer({ dbFile, port: WORKERS_PORT, publicUrl: origin, env: { WORKERS: String(workers) }, workers }) : undefined;
+if (workersServer) children.push(workersServer);
 
 const loaders: number[] = [];
 const pids = () => [process.pid, server.pid!, bare.pid!, ...loaders, ...children.map((c) => c.pid ?? 0)];
@@ -158,21 +179,28 @@ const http = async (name: string, o: string, paths: readonly string[], headers: 
 
 // Rounds of bare → read → search; ratios are taken within a round (neighbours in time), then the median round.
 const rounds = Number(args.rounds);
-const perRound: { bare: Row; read: Row; search: Row }[] = [];
+const perRound: { bare: Row; read: Row; search: Row; bareWorkers?: Row; readWorkers?: Row }[] = [];
 for (let i = 1; i <= rounds; i++) {
   log(`round ${i} of ${rounds}`);
   auth = await newToken();
   const bareRow = await http(`bare Fastify route (round ${i})`, `http://127.0.0.1:${barePort}`, readPaths);
   const readRow = await http(`FHIR read Observation by id, bearer token (round ${i})`, origin, readPaths);
   const searchRow = await http(`FHIR search patient+category=${category}, 50 entries, bearer token (round ${i})`, origin, searchPaths);
-  perRound.push({ bare: bareRow, read: readRow, search: searchRow });
+  const bareWorkersRow = bareWorkers ? await http(`bare Fastify route, ${workers} processes (round ${i})`, `http://127.0.0.1:${bareWorkersPort}`, readPaths) : undefined;
+  const readWorkersRow = workersServer ? await http(`FHIR read by id, bearer token, WORKERS=${workers} (round ${i})`, `http://127.0.0.1:${WORKERS_PORT}`, readPaths) : undefined;
+  perRound.push({ bare: bareRow, read: readRow, search: searchRow, ...(bareWorkersRow ? { bareWorkers: bareWorkersRow } : {}), ...(readWorkersRow ? { readWorkers: readWorkersRow } : {}) });
 }
+if (workersServer) workersServer.kill();
+if (bareWorkers) bareWorkers.kill();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bareStart = perRound[0]!.bare;
 const read = { rps: median(perRound.map((r) => r.read.rps)) };
 const search = { rps: median(perRound.map((r) => r.search.rps)) };
 void pick;
 const readOverBareRounds = perRound.map((r) => r.read.rps / r.bare.rps);
+// Held to the higher of the two HTTP limits measured beside it (one bare process, or as many as the workers).
+const readWorkersOverBareRounds = perRound.flatMap((r) => (r.readWorkers ? [r.readWorkers.rps / Math.max(r.bare.rps, r.bareWorkers?.rps ?? 0)] : []));
+const bareWorkersOverBareRounds = perRound.flatMap((r) => (r.bareWorkers ? [r.bareWorkers.rps / r.bare.rps] : []));
 
 // 4–5 are skipped with --quick (a re-measure of read and search alone).
 const NONE: LoadResult = { rps: 0, p50: 0, p99: 0, non2xx: 0, errors: 0, timeouts: 0, maxLatency: 0, bytesPerSec: 0 };
@@ -250,7 +278,7 @@ const result = {
   node: process.version,
   dataset: { patients: patientCount, observations: observationCount, seed: spec.seed, searchCategory: category },
   build: build ?? 'reused',
-  settings: { connections, seconds, warmupSeconds },
+  settings: { connections, seconds, warmupSeconds, workers },
   http: rows,
   inProcessSearchPerSecond: inproc.value,
   revocationPairs,
@@ -260,6 +288,9 @@ const result = {
   ratios: {
     readOverBare: Number(median(readOverBareRounds).toFixed(3)),
     readOverBareRounds: readOverBareRounds.map((x) => Number(x.toFixed(3))),
+    readWorkersOverBare: readWorkersOverBareRounds.length ? Number(median(readWorkersOverBareRounds).toFixed(3)) : null,
+    readWorkersOverBareRounds: readWorkersOverBareRounds.map((x) => Number(x.toFixed(3))),
+    bareWorkersOverBare: bareWorkersOverBareRounds.length ? Number(median(bareWorkersOverBareRounds).toFixed(3)) : null,
     searchOverInProcess: ratio(search.rps, inproc.value),
     searchOverBare: ratio(search.rps, bareMean),
     importOverRaw: importSpeed.ratio,
@@ -283,6 +314,10 @@ console.log('scenario'.padEnd(58), 'req/s'.padStart(8), 'p50 ms'.padStart(7), 'p
 for (const r of rows) console.log(r.name.padEnd(58), ...[r.rps, r.p50, r.p99, r.maxLatency, r.errors].map((v) => String(v).padStart(7)), String(r.foreignCores).padStart(8));
 console.log('in-process search (store, same query)'.padEnd(58), String(inproc.value).padStart(8));
 console.log(`\nread / bare            ${result.ratios.readOverBare}  (median of rounds ${result.ratios.readOverBareRounds.join(', ')}; target >= 0.6)`);
+if (workers > 1) {
+  console.log(`read / bare, WORKERS=${workers} ${result.ratios.readWorkersOverBare}  (median of rounds ${readWorkersOverBareRounds.map((x) => x.toFixed(3)).join(', ')}; against the higher bare figure of its round)`);
+  console.log(`bare ${workers} processes / bare 1  ${result.ratios.bareWorkersOverBare}  (about 1: the load generator is the HTTP limit)`);
+}
 console.log(`search / in-process    ${result.ratios.searchOverInProcess}  (target >= 0.6)`);
 console.log(`search / bare          ${result.ratios.searchOverBare}`);
 console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importPerSecond} vs ${importSpeed.rawPerSecond} resources/s)`);

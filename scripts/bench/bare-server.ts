@@ -1,11 +1,23 @@
-// The HTTP limit: a bare Fastify route that returns fixed bytes (the same bytes as a FHIR read), in its own process.
+// The HTTP limit: a bare Fastify route that returns fixed bytes (the same bytes as a FHIR read), in its own process,
+// or in several worker processes sharing the port (the same layout as the server's WORKERS setting).
+import cluster from 'node:cluster';
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
 
-const [bodyFile, contentType, port] = process.argv.slice(2) as [string, string, string];
-const body = readFileSync(bodyFile, 'utf8');
-const app = Fastify({ logger: false });
-app.get('/fhir/Observation/:id', async (_req, reply) => reply.header('content-type', contentType).send(body));
-await app.listen({ port: Number(port), host: '127.0.0.1' });
-process.send?.('ready');
-process.on('SIGINT', () => process.exit(0));
+const [bodyFile, contentType, port, workers = '1'] = process.argv.slice(2) as [string, string, string, string?];
+if (Number(workers) > 1 && cluster.isPrimary) {
+  let ready = 0;
+  for (let i = 0; i < Number(workers); i++) {
+    cluster.fork().once('message', () => {
+      if (++ready === Number(workers)) process.send?.('ready');
+    });
+  }
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  const body = readFileSync(bodyFile, 'utf8');
+  const app = Fastify({ logger: false });
+  app.get('/fhir/Observation/:id', async (_req, reply) => reply.header('content-type', contentType).send(body));
+  await app.listen({ port: Number(port), host: '127.0.0.1' });
+  process.send?.('ready');
+  process.on('SIGINT', () => process.exit(0));
+}

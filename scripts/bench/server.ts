@@ -9,6 +9,8 @@ export interface BenchServerOptions {
   readonly env?: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof */
   readonly nodeArgs?: readonly string[];
+  /** Worker processes the server runs (its WORKERS); each must be up before measuring */
+  readonly workers?: number;
 }
 
 export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
@@ -18,7 +20,11 @@ export async function startBenchServer(o: BenchServerOptions): Promise<ChildProc
   });
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${o.port}/healthz`)).ok) return child;
+      if ((await fetch(`http://127.0.0.1:${o.port}/healthz`)).ok) {
+        // The first worker answers; the others started with it and finish within a moment.
+        if ((o.workers ?? 1) > 1) await new Promise((r) => setTimeout(r, 3000));
+        return child;
+      }
     } catch {
       if (i > 150) {
         child.kill();

@@ -65,9 +65,10 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     done(unsupportedMediaType(`Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/fhir+json${req.url.endsWith('/_search') ? ' or, for _search, application/x-www-form-urlencoded' : ''}`));
   });
 
-  // Browser apps call the API from their own origin with a bearer token (no cookies), so any origin may.
+  // Browser apps call the API from their own origin with a bearer token (no cookies), so any origin may: a fixed `*`
+  // rather than echoing the Origin, which would need Vary: Origin and a per-request lookup.
   await app.register(cors, {
-    origin: true,
+    origin: '*',
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'If-Match', 'If-None-Match', 'Prefer'],
     exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'WWW-Authenticate'],

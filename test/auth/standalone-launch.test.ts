@@ -139,6 +139,21 @@ t.test('standalone launch by a public client', async (t) => {
     t.match(res.headers.get('www-authenticate'), /^Bearer realm=/);
     t.equal((await fhirGet(server, '/metadata')).status, 200);
   });
+
+  t.test('a browser app on another origin may call the API with its bearer token (CORS preflight and response)', async (t) => {
+    const pre = await fetch(`${server.fhirBase}/Observation?patient=daniel-kim`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    t.equal(pre.status, 204, 'the preflight is answered before authorization');
+    t.equal(pre.headers.get('access-control-allow-origin'), '*');
+    t.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+    t.match(pre.headers.get('access-control-allow-methods'), /GET/);
+    const res = await fetch(`${server.fhirBase}/Observation/nope`, { headers: { origin: 'https://app.example', authorization: 'Bearer not-a-token' } });
+    t.equal(res.status, 401);
+    t.equal(res.headers.get('access-control-allow-origin'), '*', 'errors carry CORS headers too, so the app can read them');
+    t.match(res.headers.get('access-control-expose-headers'), /WWW-Authenticate/);
+  });
 });
 
 t.test('authorization requests that must fail never reach a login page', async (t) => {
