@@ -1,7 +1,7 @@
 // Contention check: CPU time on this machine spent by processes other than ours during a measurement, in cores.
 // Other sessions share the box; a run with foreign load is reported (and repeated by the caller) rather than trusted.
 // Kernel threads (e.g. the DAMON reclaimer, kdamond) count as foreign too.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 interface Snap {
@@ -18,7 +18,7 @@ function snap(pids: readonly number[]): Snap {
   const steal = f[7] ?? 0;
   const idle = (f[3] ?? 0) + (f[4] ?? 0) + steal;
   let ours = 0;
-  for (const p of pids) {
+  for (const p of withDescendants(pids)) {
     try {
       const s = readFileSync(`/proc/${p}/stat`, 'utf8');
       const x = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -29,6 +29,30 @@ function snap(pids: readonly number[]): Snap {
     }
   }
   return { total, busy: total - idle, steal, ours };
+}
+
+/** The processes themselves and every process they started (a server's cluster workers are ours too). */
+function withDescendants(pids: readonly number[]): Set<number> {
+  const all = new Set<number>();
+  const visit = (pid: number) => {
+    if (!pid || all.has(pid)) return;
+    all.add(pid);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const task of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/)) if (child) visit(Number(child));
+      } catch {
+        // the task ended meanwhile
+      }
+    }
+  };
+  pids.forEach(visit);
+  return all;
 }
 
 export async function measureForeign<T>(pids: () => readonly number[], fn: () => Promise<T>): Promise<{ value: T; foreignCores: number }> {

@@ -1,0 +1,34 @@
+// Configuration from the environment: WORKERS, and every problem reported at once, naming the variable.
+import { availableParallelism } from 'node:os';
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const problems = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+};
+
+t.test('WORKERS defaults to 1, takes a number, or auto for one per CPU', async (t) => {
+  t.equal(loadConfig({}).workers, 1);
+  t.equal(loadConfig({ WORKERS: '3' }).workers, 3);
+  t.equal(loadConfig({ WORKERS: 'auto' }).workers, availableParallelism());
+});
+
+t.test('a WORKERS value that is not a whole number from 1 to 64 is refused, naming it', async (t) => {
+  for (const bad of ['0', '-1', '1.5', 'many', '65']) t.match(problems({ WORKERS: bad }), [/^WORKERS ".*" must be a whole number from 1 to 64, or auto/], bad);
+});
+
+t.test('several workers with revocation polling off is refused: revocations would not reach the other workers', async (t) => {
+  t.match(problems({ WORKERS: '2', REVOCATION_POLL_MS: '0' }), [/REVOCATION_POLL_MS=0 .* cannot be combined with WORKERS above 1/]);
+  t.same(problems({ WORKERS: '1', REVOCATION_POLL_MS: '0' }), [], 'one process may turn polling off');
+});
+
+t.test('all problems are reported together', async (t) => {
+  const found = problems({ PORT: 'x', WORKERS: 'x', LOG_LEVEL: 'loud' });
+  for (const name of ['PORT', 'WORKERS', 'LOG_LEVEL']) t.ok(found.some((p) => p.startsWith(`${name} `)), `${name} is named`);
+});

@@ -1,0 +1,143 @@
+// WORKERS=2: the real entry point (src/main.ts) as a user starts it, on a fresh database. The primary does the
+// first-start work once, two workers share the port, a revocation made through one worker reaches the other, and
+// SIGTERM stops them all.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import t from 'tap';
+import { createTestDatabase } from '../helpers/database.js';
+import { REPO_ROOT } from '../helpers/run-script.js';
+import { freePort } from '../helpers/smart-server.js';
+
+const BACKEND = `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`;
+
+/** One request on a connection of its own: the primary hands each new connection to the next worker. */
+function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+interface LogLine {
+  pid: number;
+  msg?: string;
+  level: number;
+}
+
+function startServer(env: Record<string, string>): { child: ChildProcess; lines: LogLine[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/main.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let rest = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) {
+      try {
+        lines.push(JSON.parse(p) as LogLine);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+t.test('WORKERS=2 serves from two processes on one database, revocations reach both, SIGTERM stops all', async (t) => {
+  const database = await createTestDatabase({ file: true });
+  t.teardown(() => database.close());
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const server = startServer({
+    DATABASE_URL: database.url,
+    WORKERS: '2',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: origin,
+    LOG_LEVEL: 'info',
+    REVOCATION_POLL_MS: '100',
+  });
+  t.teardown(() => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  });
+
+  await until('two workers listening', () => server.lines.filter((l) => l.msg?.startsWith('Server listening')).length >= 2);
+  const primary = server.child.pid!;
+  const workers = [...new Set(server.lines.filter((l) => l.msg?.startsWith('Server listening')).map((l) => l.pid))];
+  t.equal(workers.length, 2, 'two worker processes listen');
+  t.notOk(workers.includes(primary), 'the primary does not serve requests itself');
+
+  t.test('the first-start work ran once, in the primary', async (t) => {
+    const seeded = server.lines.filter((l) => l.msg === 'seeded an empty database');
+    t.same(seeded.map((l) => l.pid), [primary], 'seeded once');
+    t.same(server.lines.filter((l) => l.msg === 'created the sandbox demo accounts').map((l) => l.pid), [primary], 'demo accounts created once');
+    const keys = await database.db.kysely.selectFrom('signing_key').select(['alg']).execute();
+    t.equal(keys.length, new Set(keys.map((k) => k.alg)).size, 'one key of each kind: the workers did not generate their own');
+    t.notOk(server.lines.some((l) => l.level >= 50), 'nothing was logged as an error');
+  });
+
+  t.test('a token issued by one worker works on both; revoked through one, it is refused by both within a second', async (t) => {
+    const tokenRes = await send(`${origin}/auth/token`, {
+      method: 'POST',
+      headers: { authorization: BACKEND, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=system%2FPatient.rs',
+    });
+    t.equal(tokenRes.status, 200);
+    const token = (JSON.parse(tokenRes.body) as { access_token: string }).access_token;
+    const readAll = async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await send(`${origin}/fhir/Patient/daniel-kim`, { headers: { authorization: `Bearer ${token}` } })).status);
+      return statuses;
+    };
+    const before = server.lines.length;
+    t.same(await readAll(), Array(12).fill(200), 'every read succeeds, on new connections');
+    await until('the request logs', () => server.lines.slice(before).filter((l) => l.msg === 'request completed').length >= 12, 5000);
+    const served = new Set(server.lines.slice(before).filter((l) => l.msg === 'request completed').map((l) => l.pid));
+    t.equal(served.size, 2, 'both workers answered (and so cached the token)');
+
+    const revoked = await send(`${origin}/auth/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: BACKEND, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}&token_type_hint=access_token`,
+    });
+    t.equal(revoked.status, 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    t.same(await readAll(), Array(12).fill(401), 'one second later no worker accepts it');
+  });
+
+  t.test('SIGTERM stops the primary and both workers cleanly', async (t) => {
+    server.child.kill('SIGTERM');
+    t.equal(await server.exited, 0, 'the primary exits with 0');
+    await until('the workers to exit', () => workers.every((pid) => !alive(pid)), 10_000);
+    t.pass('no worker is left running');
+  });
+});
