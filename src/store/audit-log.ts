@@ -44,30 +44,38 @@ function fromRow(r: Selectable<AuditEventTable>): StoredAuditEvent {
 export class AuditLogStore {
   private readonly k: Kysely<Database>;
   /** Largest first, so a batch takes as few statements as it can */
-  readonly #inserts: readonly { readonly size: number; readonly run: (params: readonly unknown[]) => Promise<number> }[];
+  readonly #inserts: readonly { readonly size: number; readonly sql: string; readonly run: (params: readonly unknown[]) => Promise<number> }[];
+  readonly #writeBehind: Db['writeBehind'];
 
   constructor(db: Db) {
     this.k = db.kysely;
+    this.#writeBehind = db.writeBehind;
     const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-    this.#inserts = STATEMENT_SIZES.map((size) => ({
-      size,
-      run: db.prepareRun(`audit_insert_${size}`, `insert into audit_events (${COLUMNS}) values ${Array(size).fill(row).join(', ')}`),
-    }));
+    this.#inserts = STATEMENT_SIZES.map((size) => {
+      const sql = `insert into audit_events (${COLUMNS}) values ${Array(size).fill(row).join(', ')}`;
+      return { size, sql, run: db.prepareRun(`audit_insert_${size}`, sql) };
+    });
   }
 
-  /** Writes a batch (callers buffer events off the request path and flush them together). */
+  /**
+   * Writes a batch (callers buffer events off the request path and flush them together): on a SQLite file in one
+   * transaction on the write-behind thread, elsewhere statement by statement on the pool.
+   */
   async record(events: readonly AuditEvent[]): Promise<void> {
+    const statements: { sql: string; params: unknown[]; run: (params: readonly unknown[]) => Promise<number> }[] = [];
     let i = 0;
-    for (const { size, run } of this.#inserts) {
+    for (const { size, sql, run } of this.#inserts) {
       for (; events.length - i >= size; i += size) {
         const params: unknown[] = [];
         for (let j = i; j < i + size; j++) {
           const e = events[j]!;
           params.push(e.at, e.clientId, e.grantId, e.accountId, e.patientId, e.resourceType, e.interaction, e.resourceId, e.status);
         }
-        await run(params);
+        statements.push({ sql, params, run });
       }
     }
+    if (this.#writeBehind) return this.#writeBehind(statements.map(({ sql, params }) => ({ sql, params })));
+    for (const { params, run } of statements) await run(params);
   }
 
   /** Newest first, across the given records (the patient's own and those they are proxy for). */

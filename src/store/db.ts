@@ -8,6 +8,7 @@ import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { FairSqliteDialect } from './sqlite-dialect.js';
+import { startSqliteWriter, type SqliteWriter, type WriteStatement } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -33,6 +34,11 @@ export interface Db {
    * Kysely has open. Bulk imports use it: re-preparing multi-row statements costs more than the inserts.
    */
   readonly sqliteRun?: (sqlText: string, params: readonly unknown[]) => number;
+  /**
+   * SQLite file databases only: run append-only statements in one transaction on a connection of their own, off the
+   * event loop (see sqlite-writer.ts). Rows become visible to this connection once the promise resolves.
+   */
+  readonly writeBehind?: (statements: readonly WriteStatement[]) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,9 +68,12 @@ function openSqlite(filename: string): Db {
   }
   const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }) });
   const statements = new Map<string, BetterSqlite3.Statement>();
+  // Started on first use: command-line tools that never write an audit row never start the thread.
+  let writer: SqliteWriter | undefined;
   return {
     kysely,
     dialect: 'sqlite',
+    ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename)).write(batch) }),
     sqliteRun(sqlText, params) {
       let stmt = statements.get(sqlText);
       if (!stmt) statements.set(sqlText, (stmt = raw.prepare(sqlText)));
@@ -89,6 +98,7 @@ function openSqlite(filename: string): Db {
       };
     },
     close: async () => {
+      await writer?.close();
       await checkpointer?.close();
       await kysely.destroy();
     },

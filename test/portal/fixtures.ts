@@ -59,8 +59,9 @@ export interface PortalFixture {
   putPatient(resource: PatientJson): Promise<void>;
 }
 
-export async function portalFixture(t: Test, opts: { patients?: boolean } = {}): Promise<PortalFixture> {
-  const database = await createTestDatabase();
+/** `file`: SQLite in a temporary file (the server's layout: audit rows go through the write-behind thread) */
+export async function portalFixture(t: Test, opts: { patients?: boolean; file?: boolean } = {}): Promise<PortalFixture> {
+  const database = await createTestDatabase({ file: opts.file ?? false });
   t.teardown(() => database.close());
   const fhir = new FhirService(new ResourceStore(database.db), 'http://localhost:8080/fhir');
   const clock = testClock();

@@ -29,8 +29,9 @@ t.test('audit log: a batch of 1,200 events is written, then read newest first by
   t.same(await portal.auditLog.listForPatients([], 10), []);
 });
 
-t.test('audit log: batches of every size come out whole: each event once, with every field as recorded', async (t) => {
-  const { portal } = await portalFixture(t, { patients: false });
+for (const file of [false, true]) {
+t.test(`audit log: batches of every size come out whole: each event once, with every field as recorded (${file ? 'database file, write-behind thread' : 'private database'})`, async (t) => {
+  const { portal } = await portalFixture(t, { patients: false, file });
   // 637 = 500 + 100 + 20 + 3x5 + 2x1: every fixed statement size is used; 1, 4 and 26 cover the small ones.
   let next = 0;
   for (const size of [637, 1, 4, 26]) {
@@ -44,6 +45,7 @@ t.test('audit log: batches of every size come out whole: each event once, with e
     t.match(e, { resourceId: `obs-${i + 1}`, status: 200 + ((i + 1) % 5), grantId: i % 2 ? 'g-odd' : 'g-even', patientId: i % 3 ? 'maria-garcia' : 'sofia-garcia' });
   }
 });
+}
 
 t.test('app links: save, list for account and patients, scope update, revoke', async (t) => {
   const { portal } = await portalFixture(t, { patients: false });
