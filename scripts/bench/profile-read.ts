@@ -1,6 +1,7 @@
 // Developer aid: CPU-profiles the server under load on the benchmark database, to see where the time goes.
-// `npx tsx scripts/bench/profile-read.ts [seconds] [read|token]` → prints the top self-time functions
-// (read: FHIR read by id with a bearer token; token: client_credentials with a client secret).
+// `npx tsx scripts/bench/profile-read.ts [seconds] [read|search|token]` → prints the top self-time functions
+// (read: FHIR read by id with a bearer token; search: patient+category, 50 entries; token: client_credentials with a
+// client secret).
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ const seconds = Number(process.argv[2] ?? 8);
 const mode = process.argv[3] ?? 'read';
 const raw = new BetterSqlite3(dbFile, { readonly: true });
 const ids = raw.prepare("select id from resources where type = 'Observation' order by random() limit 5000").pluck().all() as string[];
+const patients = raw.prepare("select id from resources where type = 'Patient' order by random() limit 50").pluck().all() as string[];
 raw.close();
 const dir = mkdtempSync(join(tmpdir(), 'prof-'));
 const PORT = 19000 + Math.floor(Math.random() * 500);
@@ -31,7 +33,9 @@ const r =
         warmupSeconds: 1,
         headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
       })
-    : await load({ origin, paths: ids.map((id) => `/fhir/Observation/${id}`), connections: 50, seconds, warmupSeconds: 1, headers });
+    : mode === 'search'
+      ? await load({ origin, paths: patients.map((p) => `/fhir/Observation?patient=${p}&category=laboratory&_count=50`), connections: 50, seconds, warmupSeconds: 1, headers })
+      : await load({ origin, paths: ids.map((id) => `/fhir/Observation/${id}`), connections: 50, seconds, warmupSeconds: 1, headers });
 console.log(`${r.rps} req/s, non-2xx ${r.non2xx}`);
 server.kill('SIGINT');
 await new Promise((res) => server.once('exit', res));
