@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import { smartConfiguration, type Endpoints } from './discovery.js';
+import { withProviderContextReleased } from './provider-context.js';
 
 export const AUTH_PREFIX = '/auth';
 
@@ -23,7 +24,7 @@ export function withConsentPromptForOfflineAccess(url: string): string {
 }
 
 export function mountProvider(app: FastifyInstance, provider: Provider, endpoints: Endpoints, scopesSupported: readonly string[]): void {
-  const callback = provider.callback();
+  const callback = withProviderContextReleased(provider.callback());
   const authorizePath = `${AUTH_PREFIX}/auth`;
 
   app.addHook('onRequest', (req, reply, done) => {
