@@ -83,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       ? {
           auth: {
             resolve: (token: string) => auth.resolver.resolve(token),
+            resolveCached: (token: string) => auth.resolver.resolveCached(token),
             // A parent's proxy for a teenager reaches fewer types: user/ scopes see a record only for allowed types.
             userPatients: async (g, type) => {
               if (!g.accountId) return [];

@@ -72,13 +72,18 @@ export class TokenResolver {
     }
   }
 
-  async resolve(token: string): Promise<AccessGrant | undefined> {
+  /** The grant of a token seen before and still valid, from memory alone; undefined means `resolve` must look. */
+  resolveCached(token: string): AccessGrant | undefined {
     const hit = this.#cache.get(token);
-    if (hit) {
-      if (hit.expiresAt > Date.now()) return hit;
-      this.evictToken(hit.tokenHash);
-      return undefined;
-    }
+    if (!hit) return undefined;
+    if (hit.expiresAt > Date.now()) return hit;
+    this.evictToken(hit.tokenHash);
+    return undefined;
+  }
+
+  async resolve(token: string): Promise<AccessGrant | undefined> {
+    const hit = this.resolveCached(token);
+    if (hit) return hit;
     const hash = tokenHash(token);
     const grant = await this.#load(token, hash);
     if (grant) this.#remember(token, hash, grant);

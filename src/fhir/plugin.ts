@@ -13,10 +13,13 @@ import type { AccessGrant } from '../auth/access.js';
 import { UNRESTRICTED, accessPolicy, type AccessPolicy } from './access-filter.js';
 import { resourceDef, type Interaction } from './definitions.js';
 import type { AccessRecorder, AuditedInteraction } from './audit.js';
+import { then, type MaybePromise } from '../maybe-promise.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
   resolve(token: string): Promise<AccessGrant | undefined>;
+  /** The same answer without waiting, when it is at hand (a token seen before); undefined means ask `resolve` */
+  resolveCached(token: string): AccessGrant | undefined;
   /** Patients whose records of `type` a user/ scope reaches for this user; undefined means every patient (e.g. a clinician) */
   userPatients(grant: AccessGrant, type: string): Promise<readonly string[] | undefined>;
 }
@@ -34,10 +37,6 @@ declare module 'fastify' {
     accessGrant?: AccessGrant;
     /** The record a request touched, when the handler learned it (e.g. the owner of a resource read by id) */
     auditPatient?: string | null;
-  }
-  interface FastifyContextConfig {
-    /** The FHIR interaction a route performs, for the audit trail */
-    audit?: AuditedInteraction;
   }
 }
 
@@ -75,30 +74,36 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     maxAge: 600,
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.method === 'OPTIONS') return;
+  // A callback hook, and the cached token answered without a promise: this runs on every request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.method === 'OPTIONS') return done();
     const format = (req.query as Record<string, string | string[] | undefined>)._format;
     checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
-    if (!opts.auth || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
+    const auth = opts.auth;
+    if (!auth || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return done();
     const header = req.headers.authorization;
     const realm = `Bearer realm="${base}"`;
     if (!header) throw new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'An access token is required (Authorization: Bearer ...)' }], { 'WWW-Authenticate': realm });
     const m = /^Bearer\s+([\x21-\x7E]+)$/i.exec(header);
-    const grant = m ? await opts.auth.resolve(m[1]!) : undefined;
-    if (!grant) {
-      throw new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'The access token is invalid, expired or revoked' }], {
-        'WWW-Authenticate': `${realm}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
-      });
+    if (!m) return done(invalidToken(realm));
+    const cached = auth.resolveCached(m[1]!);
+    if (cached) {
+      req.accessGrant = cached;
+      return done();
     }
-    req.accessGrant = grant;
+    auth.resolve(m[1]!).then((grant) => {
+      if (!grant) return done(invalidToken(realm));
+      req.accessGrant = grant;
+      done();
+    }, done);
   });
 
+  // Each audited route carries its own onResponse hook: cheaper than looking the interaction up per request.
   const audit = opts.audit;
-  if (audit) {
-    app.addHook('onResponse', (req, reply, done) => {
+  const audited = (interaction: AuditedInteraction) => ({
+    onResponse: (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const grant = req.accessGrant;
-      const interaction = req.routeOptions.config.audit;
-      if (grant && interaction) {
+      if (grant && audit) {
         const params = req.params as Partial<Params>;
         audit.record({
           at: Date.now(),
@@ -113,16 +118,17 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
         });
       }
       done();
-    });
-  }
+    },
+  });
 
   /** The constraints for this request; runs before any type routing, so an uncovered type is 403, never 404. */
-  const policy = async (req: FastifyRequest, type: string, interaction: Interaction): Promise<AccessPolicy> => {
+  const policy = (req: FastifyRequest, type: string, interaction: Interaction): MaybePromise<AccessPolicy> => {
     const grant = req.accessGrant;
-    if (!opts.auth || !grant) return UNRESTRICTED;
+    const auth = opts.auth;
+    if (!auth || !grant) return UNRESTRICTED;
     // Only user/ scopes depend on whose records the user may see; other tokens skip the lookup on the hot path.
-    const userPatients = grant.scopes.some((s) => s.context === 'user') ? await opts.auth.userPatients(grant, type) : undefined;
-    return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients, fhirBaseUrl: base });
+    if (!grant.scopes.some((s) => s.context === 'user')) return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients: undefined, fhirBaseUrl: base });
+    return auth.userPatients(grant, type).then((userPatients) => accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients, fhirBaseUrl: base }));
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -151,21 +157,25 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
 
   app.get('/metadata', async (_req, reply) => send(reply, 200, JSON.stringify(opts.capabilityStatement())));
 
-  app.get<{ Params: Params }>('/:type/:id', { config: { audit: 'read' } }, async (req, reply) => {
-    const r = await service.read(req.params.type, req.params.id, await policy(req, req.params.type, 'read'));
-    req.auditPatient = r.patientId;
-    versionHeaders(reply, r);
-    if (req.headers['if-none-match'] === `W/"${r.versionId}"`) return reply.status(304).send();
-    return send(reply, 200, r.json!);
+  // Not an async function: on SQLite a read with a cached token completes without a promise (see MaybePromise).
+  app.get<{ Params: Params }>('/:type/:id', audited('read'), (req, reply) => {
+    const { type, id } = req.params;
+    const found = then(policy(req, type, 'read'), (access) => service.read(type, id, access));
+    return then(found, (r) => {
+      req.auditPatient = r.patientId;
+      versionHeaders(reply, r);
+      if (req.headers['if-none-match'] === `W/"${r.versionId}"`) void reply.status(304).send();
+      else void send(reply, 200, r.json!);
+    });
   });
 
-  app.get<{ Params: Params }>('/:type/:id/_history/:vid', { config: { audit: 'vread' } }, async (req, reply) => {
+  app.get<{ Params: Params }>('/:type/:id/_history/:vid', audited('vread'), async (req, reply) => {
     const r = await service.vread(req.params.type, req.params.id, req.params.vid, await policy(req, req.params.type, 'vread'));
     versionHeaders(reply, r);
     return send(reply, 200, r.json!);
   });
 
-  app.get<{ Params: Params; Querystring: Record<string, string> }>('/:type/:id/_history', { config: { audit: 'history' } }, async (req, reply) => {
+  app.get<{ Params: Params; Querystring: Record<string, string> }>('/:type/:id/_history', audited('history'), async (req, reply) => {
     const { type, id } = req.params;
     const count = clampCount(req.query._count);
     const cursor = req.query._cursor;
@@ -187,7 +197,14 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const strict = /handling\s*=\s*strict/i.test(String(req.headers.prefer ?? ''));
     const access = await policy(req, type, 'search-type');
     const wantsInclude = pairs.some(([k]) => k === '_include');
-    const includePolicy = wantsInclude ? await policy(req, 'Patient', 'read').catch(() => NOTHING) : UNRESTRICTED;
+    let includePolicy = UNRESTRICTED;
+    if (wantsInclude) {
+      try {
+        includePolicy = await policy(req, 'Patient', 'read');
+      } catch {
+        includePolicy = NOTHING;
+      }
+    }
     const result = await service.search(type, pairs, { strict, policy: access, includePolicy });
     const { request, page } = result;
     const url = (extra: [string, string][]) => {
@@ -213,9 +230,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     );
   };
 
-  app.get<{ Params: Params }>('/:type', { config: { audit: 'search' } }, async (req, reply) => search(req, reply, queryPairs(req.url)));
+  app.get<{ Params: Params }>('/:type', audited('search'), async (req, reply) => search(req, reply, queryPairs(req.url)));
 
-  app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', { config: { audit: 'search' } }, async (req, reply) => {
+  app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', audited('search'), async (req, reply) => {
     if (req.body !== undefined && !Array.isArray(req.body)) {
       throw unsupportedMediaType('POST _search takes a form body (application/x-www-form-urlencoded)');
     }
@@ -223,20 +240,20 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     return search(req, reply, [...queryPairs(req.url), ...(req.body ?? [])]);
   });
 
-  app.post<{ Params: Params; Body: unknown }>('/:type', { config: { audit: 'create' } }, async (req, reply) => {
+  app.post<{ Params: Params; Body: unknown }>('/:type', audited('create'), async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');
     const r = await service.create(req.params.type, requireBody(req.body), access);
     return written(req, reply, r, 201);
   });
 
-  app.put<{ Params: Params; Body: unknown }>('/:type/:id', { config: { audit: 'update' } }, async (req, reply) => {
+  app.put<{ Params: Params; Body: unknown }>('/:type/:id', audited('update'), async (req, reply) => {
     const ifMatch = req.headers['if-match'];
     const access = await policy(req, req.params.type, 'update');
     const { resource, created } = await service.update(req.params.type, req.params.id, requireBody(req.body), ifMatch, access);
     return written(req, reply, resource, created ? 201 : 200);
   });
 
-  app.delete<{ Params: Params }>('/:type/:id', { config: { audit: 'delete' } }, async (req, reply) => {
+  app.delete<{ Params: Params }>('/:type/:id', audited('delete'), async (req, reply) => {
     await service.delete(req.params.type, req.params.id, await policy(req, req.params.type, 'delete'));
     return reply.status(204).send();
   });
@@ -251,6 +268,12 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     }
     return send(reply, status, r.json!);
   }
+}
+
+function invalidToken(realm: string): FhirError {
+  return new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'The access token is invalid, expired or revoked' }], {
+    'WWW-Authenticate': `${realm}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+  });
 }
 
 /** A policy nothing satisfies: included resources the token may not read are left out, not an error. */

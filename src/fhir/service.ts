@@ -10,6 +10,7 @@ import { ID_PATTERN } from './references.js';
 import { parseSearch, type QueryPairs, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
 import { UNRESTRICTED, forbidden, indexSatisfies, type AccessPolicy } from './access-filter.js';
+import { then, type MaybePromise } from '../maybe-promise.js';
 
 export interface SearchResult {
   readonly request: SearchRequest;
@@ -35,17 +36,22 @@ export class FhirService {
     return def;
   }
 
-  async read(type: string, id: string, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {
+  /** Synchronous on SQLite when the policy needs no query (see MaybePromise): the hot path of the API. */
+  read(type: string, id: string, policy: AccessPolicy = UNRESTRICTED): MaybePromise<StoredResource> {
     this.definition(type);
-    const row = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
-    // Outside the token's reach is indistinguishable from absent: no 403 that would confirm it exists.
-    if (!row || !(await this.#allowed(row, policy))) throw notFound(`${type}/${id} is not known`);
-    if (row.deleted) throw gone(`${type}/${id} was deleted`);
-    return row;
+    const found = ID_PATTERN.test(id) ? this.store.read(type, id) : undefined;
+    return then(found, (row) =>
+      then(row ? this.#allowed(row, policy) : false, (allowed) => {
+        // Outside the token's reach is indistinguishable from absent: no 403 that would confirm it exists.
+        if (!row || !allowed) throw notFound(`${type}/${id} is not known`);
+        if (row.deleted) throw gone(`${type}/${id} was deleted`);
+        return row;
+      }),
+    );
   }
 
   /** Whether the current row of a resource is inside the policy's constraints. */
-  async #allowed(row: StoredResource, policy: AccessPolicy): Promise<boolean> {
+  #allowed(row: StoredResource, policy: AccessPolicy): MaybePromise<boolean> {
     if (!policy.constraints.length) return true;
     if (policy.constraints.every((c) => c.kind === 'compartment')) {
       return policy.constraints.every((c) => c.kind === 'compartment' && row.patientId !== null && c.patientIds.includes(row.patientId));
@@ -54,8 +60,9 @@ export class FhirService {
       // Deleted rows have no index rows left to test granular filters against; judge by compartment alone.
       return policy.constraints.every((c) => c.kind !== 'compartment' || (row.patientId !== null && c.patientIds.includes(row.patientId)));
     }
-    const page = await this.store.search({ type: row.type, clauses: [{ kind: 'id', ids: [row.id] }, ...policy.constraints], sort: 'rid', count: 1, total: false });
-    return page.rows.length > 0;
+    return this.store
+      .search({ type: row.type, clauses: [{ kind: 'id', ids: [row.id] }, ...policy.constraints], sort: 'rid', count: 1, total: false })
+      .then((page) => page.rows.length > 0);
   }
 
   async vread(type: string, id: string, versionId: string, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {

@@ -9,6 +9,7 @@ import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { FairSqliteDialect } from './sqlite-dialect.js';
 import { startSqliteWriter, type SqliteWriter, type WriteStatement } from './sqlite-writer.js';
+import type { MaybePromise } from '../maybe-promise.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,15 +17,15 @@ export type Dialect = 'sqlite' | 'postgres';
  * A statement compiled once and run many times on the hot path, bypassing the query builder. The row comes back as
  * an array of column values in select order: building an object per row costs more than the lookup's last B-tree page.
  */
-export type PreparedQuery<Row extends readonly unknown[]> = (params: readonly unknown[]) => Promise<Row | undefined>;
+export type PreparedQuery<Row extends readonly unknown[]> = (params: readonly unknown[]) => MaybePromise<Row | undefined>;
 
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: Dialect;
   /**
    * Compile `sqlText` (written with `?` placeholders) once for this dialect. On SQLite it runs on a raw prepared
-   * statement unless a transaction is open on the connection (then it waits its turn through Kysely, so it never
-   * sees uncommitted rows); on PostgreSQL it is a named prepared statement.
+   * statement and answers synchronously, unless a transaction is open on the connection (then it waits its turn
+   * through Kysely, so it never sees uncommitted rows); on PostgreSQL it is a named prepared statement.
    */
   prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row>;
   /** The same for a write on the hot path (e.g. a token insert); resolves to the number of rows changed. */
@@ -83,10 +84,11 @@ function openSqlite(filename: string): Db {
     },
     prepareFirst<Row extends readonly unknown[]>(_name: string, sqlText: string): PreparedQuery<Row> {
       const stmt = raw.prepare(sqlText).raw(true);
-      return async (params) => {
+      return (params) => {
         if (raw.inTransaction) {
-          const res = await kysely.executeQuery<Record<string, unknown>>(CompiledQuery.raw(sqlText, [...params]));
-          return res.rows[0] && (Object.values(res.rows[0]) as unknown as Row);
+          return kysely
+            .executeQuery<Record<string, unknown>>(CompiledQuery.raw(sqlText, [...params]))
+            .then((res) => res.rows[0] && (Object.values(res.rows[0]) as unknown as Row));
         }
         return stmt.get(...params) as Row | undefined;
       };

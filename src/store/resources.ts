@@ -5,6 +5,7 @@ import type { Db, PreparedQuery } from './db.js';
 import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
 import type { Database } from './schema.js';
 import { clauseExpression, sortSpec } from './search-sql.js';
+import { then, type MaybePromise } from '../maybe-promise.js';
 
 export interface StoredResource {
   readonly rid: number;
@@ -116,19 +117,27 @@ export class ResourceStore {
     return row === undefined;
   }
 
-  /** Current version by id (deleted ones included, so callers can answer 410). The hot path: one prepared statement. */
-  async read(type: string, id: string): Promise<StoredResource | undefined> {
+  /**
+   * Current version by id (deleted ones included, so callers can answer 410). The hot path: one prepared statement,
+   * answered synchronously on SQLite (see MaybePromise); `await` it anywhere else.
+   */
+  read(type: string, id: string): MaybePromise<StoredResource | undefined> {
     const key = `${type}/${id}`;
     const rid = this.#rids.get(key);
-    if (rid !== undefined) {
-      const hit = await this.#readCurrentByRid([rid, type, id]);
+    if (rid === undefined) return this.#readById(type, id, key);
+    return then(this.#readCurrentByRid([rid, type, id]), (hit) => {
       if (hit) return fromTuple(type, id, hit);
       this.#rids.delete(key);
-    }
-    const row = await this.#readCurrent([type, id]);
-    if (!row) return undefined;
-    this.#rids.set(key, Number(row[0]));
-    return fromTuple(type, id, row);
+      return this.#readById(type, id, key);
+    });
+  }
+
+  #readById(type: string, id: string, key: string): MaybePromise<StoredResource | undefined> {
+    return then(this.#readCurrent([type, id]), (row) => {
+      if (!row) return undefined;
+      this.#rids.set(key, Number(row[0]));
+      return fromTuple(type, id, row);
+    });
   }
 
   async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
