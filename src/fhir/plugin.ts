@@ -8,7 +8,7 @@ import { FHIR_JSON, checkAcceptable, checkFhirVersionParam } from './negotiation
 import { encodeCursor, type QueryPairs } from './search-parse.js';
 import type { FhirService } from './service.js';
 import type { CapabilityStatement } from 'fhir/r4.js';
-import cors from '@fastify/cors';
+import { CORS_HEADERS, answerPreflights } from './cors.js';
 import type { AccessGrant } from '../auth/access.js';
 import { UNRESTRICTED, accessPolicy, type AccessPolicy } from './access-filter.js';
 import { resourceDef, type Interaction } from './definitions.js';
@@ -64,18 +64,11 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     done(unsupportedMediaType(`Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/fhir+json${req.url.endsWith('/_search') ? ' or, for _search, application/x-www-form-urlencoded' : ''}`));
   });
 
-  // Browser apps call the API from their own origin with a bearer token (no cookies), so any origin may: a fixed `*`
-  // rather than echoing the Origin, which would need Vary: Origin and a per-request lookup.
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'If-Match', 'If-None-Match', 'Prefer'],
-    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'Content-Location', 'WWW-Authenticate'],
-    maxAge: 600,
-  });
+  answerPreflights(app);
 
   // A callback hook, and the cached token answered without a promise: this runs on every request.
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(CORS_HEADERS);
     if (req.method === 'OPTIONS') return done();
     const format = (req.query as Record<string, string | string[] | undefined>)._format;
     checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
