@@ -11,12 +11,15 @@ export interface BenchServerOptions {
   readonly nodeArgs?: readonly string[];
   /** Worker processes the server runs (its WORKERS); each must be up before measuring */
   readonly workers?: number;
+  /** The checkout to run (another worktree, to compare two versions); this one by default */
+  readonly cwd?: string;
 }
 
 export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: o.publicUrl, ...o.env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    ...(o.cwd ? { cwd: o.cwd } : {}),
   });
   for (let i = 0; ; i++) {
     try {
