@@ -13,7 +13,7 @@ import { openDb } from '../src/store/db.js';
 import { importFiles } from '../src/fhir/import/importer.js';
 import { ResourceStore } from '../src/store/resources.js';
 import { RevocationLog } from '../src/store/revocations.js';
-import { clean } from './bench/contention.js';
+import { clean, processCpuSeconds } from './bench/contention.js';
 import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from './bench/dataset.js';
 import { load, type LoadResult } from './bench/load.js';
 import { clientCredentialsRate, codeExchangeRate, refreshRate } from './bench/auth-rates.js';
@@ -208,6 +208,10 @@ const POLL_MS = 250;
 // 4–5 are skipped with --quick (a re-measure of read and search alone).
 const NONE: LoadResult = { rps: 0, p50: 0, p99: 0, non2xx: 0, errors: 0, timeouts: 0, maxLatency: 0, bytesPerSec: 0 };
 const revocationPairs: { on: number; off: number; twin: number }[] = [];
+/** Server CPU µs per read, the three servers loaded at the same time at a fixed rate */
+const simultaneous: { on: number; off: number; twin: number; rps: number[] }[] = [];
+const SIMULTANEOUS_ROUNDS = 3;
+const SIMULTANEOUS_RATE = 2000;
 let cc = NONE;
 let refresh = NONE;
 let exchange = { perSecond: 0, codes: 0, failures: 0 };
@@ -235,6 +239,21 @@ if (!args.quick) {
     const rps: number[] = [];
     for (const k of order) rps[k] = (await runs[k]!()).rps;
     revocationPairs.push({ on: rps[0]!, off: rps[1]!, twin: rps[2]! });
+  }
+  // The same three servers under the same fixed-rate load at the same time, each with a load generator of its own:
+  // whatever the machine does during the window it does to all three, so their CPU per request can be compared to
+  // a few per cent where the back-to-back runs above cannot. The rate leaves the machine unsaturated.
+  for (let i = 0; i < SIMULTANEOUS_ROUNDS; i++) {
+    auth = await newToken();
+    const ports = [PORT_ON, PORT_OFF, PORT_TWIN];
+    const before = servers.map((s) => processCpuSeconds(s.pid!));
+    const runs = await Promise.all(
+      ports.map((port) => load({ origin: `http://127.0.0.1:${port}`, paths: readPaths, connections: 20, seconds, warmupSeconds: 0, headers: auth, overallRate: SIMULTANEOUS_RATE }, (pid) => loaders.push(pid))),
+    );
+    const micros = servers.map((s, k) => ((processCpuSeconds(s.pid!) - before[k]!) * 1e6) / (runs[k]!.rps * seconds));
+    if (runs.some((r) => r.non2xx || r.errors)) throw new Error('simultaneous revocation runs: errors or non-2xx responses; the measurement is void');
+    simultaneous.push({ on: micros[0]!, off: micros[1]!, twin: micros[2]!, rps: runs.map((r) => r.rps) });
+    log(`  simultaneous at ${SIMULTANEOUS_RATE} req/s each (round ${i + 1}): CPU per read on ${micros[0]!.toFixed(1)} µs, off ${micros[1]!.toFixed(1)} µs, twin ${micros[2]!.toFixed(1)} µs`);
   }
   for (const s of servers) s.kill();
 
@@ -304,6 +323,7 @@ const result = {
   http: rows,
   inProcessSearchPerSecond: inproc.value,
   revocationPairs,
+  revocationSimultaneous: { ratePerServer: SIMULTANEOUS_RATE, rounds: simultaneous },
   revocationPoll: { cpuMicrosPerPoll: Number(pollMicros.toFixed(1)), pollMs: POLL_MS, shareOfOneCore: Number(pollCoreShare.toFixed(6)) },
   tokenEndpoint: { clientCredentials: cc, refresh, codeExchange: exchange },
   inProcessForeignCores: inproc.foreignCores,
@@ -320,12 +340,15 @@ const result = {
     readRevocationOffOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.off / p.on)).toFixed(3)) : null,
     // Two identical polling servers: 1.0 on a quiet machine; its spread is the smallest off/on effect one can see.
     readTwinOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.twin / p.on)).toFixed(3)) : null,
+    // CPU per read, polling on over off, all loaded at once (1.0 = polling costs nothing; the twin is the noise floor).
+    readCpuOnOverOff: simultaneous.length ? Number(median(simultaneous.map((p) => p.on / p.off)).toFixed(3)) : null,
+    readCpuTwinOverOn: simultaneous.length ? Number(median(simultaneous.map((p) => p.twin / p.on)).toFixed(3)) : null,
     clientCredentialsOverBare: ratio(cc.rps, bareMean),
     refreshOverBare: ratio(refresh.rps, bareMean),
     codeExchangeOverBare: ratio(exchange.perSecond, bareMean),
     bareDrift: Number(drift.toFixed(3)),
   },
-  targets: { readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', clientCredentialsOverBare: 0.1 },
+  targets: { readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
   trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !inproc.contended,
 };
 const out = resolve(args.out!);
@@ -347,6 +370,9 @@ console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importP
 console.log(`read, revocation off/on ${result.ratios.readRevocationOffOverOn}  (pairs ${revocationPairs.map((p) => `${p.off}/${p.on}`).join(', ')}; want within 5%)`);
 console.log(`revocation poll cost   ${pollMicros.toFixed(1)} µs CPU per poll, ${(pollCoreShare * 100).toFixed(4)}% of one core at one poll per ${POLL_MS} ms (all that polling adds)`);
 console.log(`read, twin/on (noise)  ${result.ratios.readTwinOverOn}  (pairs ${revocationPairs.map((p) => (p.twin / p.on).toFixed(3)).join(', ')}; two identical servers)`);
+console.log(
+  `read CPU, on/off at once ${result.ratios.readCpuOnOverOff}  (rounds ${simultaneous.map((p) => (p.on / p.off).toFixed(3)).join(', ')}; twin/on ${result.ratios.readCpuTwinOverOn}; want within 5%)`,
+);
 console.log(`token: client_credentials ${cc.rps}/s = ${result.ratios.clientCredentialsOverBare} of bare (target >= 0.1); refresh ${refresh.rps}/s = ${result.ratios.refreshOverBare}; code exchange ${exchange.perSecond}/s = ${result.ratios.codeExchangeOverBare}`);
 console.log(`bare drift start→end   ${(drift * 100).toFixed(1)}%${result.trustworthy ? '' : '  (run flagged: drift > 5%, foreign load, or errors over 0.1% of requests)'}`);
 console.log(`written to ${out}`);

@@ -3,9 +3,9 @@
 // against each in alternating short runs, so the machine's drift (tens of per cent here) hits both alike. Reports,
 // per round and as medians, req/s and the server's CPU per request (all its threads, from /proc).
 // `npx tsx scripts/bench/compare.ts /path/to/checkout-a /path/to/checkout-b [rounds] [seconds]`
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { processCpuSeconds as cpuSeconds } from './contention.js';
 import { load } from './load.js';
 import { backendToken, startBenchServer } from './server.js';
 
@@ -16,13 +16,6 @@ if (!a || !b) {
 }
 const dirs = [resolve(a), resolve(b)];
 const dbFile = resolve('data/bench/bench.db');
-/** CPU seconds the process has used (user + system, every thread) */
-const cpuSeconds = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-
 const raw = new BetterSqlite3(dbFile, { readonly: true });
 const paths = (raw.prepare("select id from resources where type = 'Observation' order by random() limit 5000").pluck().all() as string[]).map((id) => `/fhir/Observation/${id}`);
 raw.close();

@@ -73,3 +73,10 @@ export async function clean<T>(pids: () => readonly number[], fn: () => Promise<
   }
   return { ...last!, contended: true };
 }
+
+/** CPU seconds a process has used so far: user + system, all its threads (not its children). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}

@@ -11,6 +11,7 @@ interface Job {
   readonly headers: Record<string, string>;
   readonly method: 'GET' | 'POST';
   readonly body?: string;
+  readonly overallRate?: number;
 }
 
 process.once('message', async (job: Job) => {
@@ -20,6 +21,7 @@ process.once('message', async (job: Job) => {
       connections: job.connections,
       duration,
       headers: job.headers,
+      ...(job.overallRate ? { overallRate: job.overallRate } : {}),
       requests: job.paths.map((path) => ({ method: job.method, path, ...(job.body ? { body: job.body } : {}) })),
     });
   if (job.warmupSeconds > 0) await run(job.warmupSeconds);

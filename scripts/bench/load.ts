@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly headers?: Record<string, string>;
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
+  /** Requests per second across all connections; absent means as fast as the server answers */
+  readonly overallRate?: number;
 }
 
 /** Runs the load; `onChild` learns the load generator's pid so the contention check can count it as ours. */
@@ -36,6 +38,6 @@ export function load(o: LoadOptions, onChild?: (pid: number) => void): Promise<L
     });
     child.once('error', reject);
     child.once('exit', (code) => code && reject(new Error(`load generator exited with ${code}`)));
-    child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body });
+    child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body, overallRate: o.overallRate });
   });
 }
