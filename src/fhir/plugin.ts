@@ -119,9 +119,10 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const grant = req.accessGrant;
     const auth = opts.auth;
     if (!auth || !grant) return UNRESTRICTED;
+    const input = { grant, type, def: resourceDef(type), interaction, fhirBaseUrl: base };
     // Only user/ scopes depend on whose records the user may see; other tokens skip the lookup on the hot path.
-    if (!grant.scopes.some((s) => s.context === 'user')) return accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients: undefined, fhirBaseUrl: base });
-    return auth.userPatients(grant, type).then((userPatients) => accessPolicy({ grant, type, def: resourceDef(type), interaction, userPatients, fhirBaseUrl: base }));
+    if (!grant.scopes.some((s) => s.context === 'user')) return accessPolicy({ ...input, userPatients: undefined });
+    return auth.userPatients(grant, type).then((userPatients) => accessPolicy({ ...input, userPatients }));
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
