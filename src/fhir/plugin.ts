@@ -93,10 +93,11 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
 
   // Each audited route carries its own onResponse hook: cheaper than looking the interaction up per request.
   const audit = opts.audit;
-  const audited = (interaction: AuditedInteraction) => ({
-    onResponse: (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  const audited = (interaction: AuditedInteraction) => {
+    if (!audit) return {};
+    const onResponse = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const grant = req.accessGrant;
-      if (grant && audit) {
+      if (grant) {
         const params = req.params as Partial<Params>;
         audit.record({
           at: Date.now(),
@@ -111,8 +112,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
         });
       }
       done();
-    },
-  });
+    };
+    return { onResponse };
+  };
 
   /** The constraints for this request; runs before any type routing, so an uncovered type is 403, never 404. */
   const policy = (req: FastifyRequest, type: string, interaction: Interaction): MaybePromise<AccessPolicy> => {
