@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { authorizeInBrowser } from '../../test/helpers/browser-flow.js';
 import { load, type LoadResult } from './load.js';
+import { BACKEND_TOKEN_REQUEST } from './server.js';
 
 const CONFIDENTIAL = { id: 'demo-confidential-app', secret: 'demo-confidential-app-secret-change-me', redirect: 'http://localhost:3000/callback' };
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -38,7 +39,7 @@ const exchangeBody = (c: { code: string; verifier: string }) =>
 
 export async function clientCredentialsRate(s: Settings): Promise<LoadResult> {
   return load(
-    { origin: s.origin, paths: ['/auth/token'], method: 'POST', body: 'grant_type=client_credentials&scope=system%2F*.rs', headers: { authorization: basic('demo-backend', 'demo-backend-secret-change-me'), 'content-type': FORM }, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds },
+    { origin: s.origin, ...BACKEND_TOKEN_REQUEST, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds },
     s.onChild,
   );
 }

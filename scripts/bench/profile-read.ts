@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { load } from './load.js';
-import { backendToken, startBenchServer } from './server.js';
+import { BACKEND_TOKEN_REQUEST, backendToken, startBenchServer } from './server.js';
 
 const dbFile = 'data/bench/bench.db';
 const seconds = Number(process.argv[2] ?? 8);
@@ -23,16 +23,7 @@ const server = await startBenchServer({ dbFile, port: PORT, publicUrl: origin, n
 const headers = await backendToken(origin);
 const r =
   mode === 'token'
-    ? await load({
-        origin,
-        paths: ['/auth/token'],
-        method: 'POST',
-        body: 'grant_type=client_credentials&scope=system%2F*.rs',
-        connections: 50,
-        seconds,
-        warmupSeconds: 1,
-        headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      })
+    ? await load({ origin, ...BACKEND_TOKEN_REQUEST, connections: 50, seconds, warmupSeconds: 1 })
     : mode === 'search'
       ? await load({ origin, paths: patients.map((p) => `/fhir/Observation?patient=${p}&category=laboratory&_count=50`), connections: 50, seconds, warmupSeconds: 1, headers })
       : await load({ origin, paths: ids.map((id) => `/fhir/Observation/${id}`), connections: 50, seconds, warmupSeconds: 1, headers });

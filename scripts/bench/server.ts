@@ -38,12 +38,17 @@ export async function startBenchServer(o: BenchServerOptions): Promise<ChildProc
   }
 }
 
-/** A system/ token from the sandbox backend client (client_credentials with its secret). */
+/** The token request of the sandbox backend client: client_credentials with its secret, for system/*.rs */
+export const BACKEND_TOKEN_REQUEST = {
+  paths: ['/auth/token'],
+  method: 'POST',
+  headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+  body: 'grant_type=client_credentials&scope=system%2F*.rs',
+} as const;
+
+/** A system/ token from the sandbox backend client. */
 export async function backendToken(origin: string): Promise<{ authorization: string }> {
-  const res = await fetch(`${origin}/auth/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials&scope=system%2F*.rs',
-  });
+  const { method, headers, body } = BACKEND_TOKEN_REQUEST;
+  const res = await fetch(`${origin}/auth/token`, { method, headers, body });
   return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
 }

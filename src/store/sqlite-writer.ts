@@ -27,22 +27,36 @@ const statement = (sql) => {
 const runAll = db.transaction((statements) => {
   for (const { sql, params } of statements) statement(sql).run(...params);
 });
+// Writes handed over in the same event-loop turn arrive as groups: one transaction (one commit) for all of them.
+// If that fails, each group runs alone, so one caller's bad statement never fails another caller's write.
+const runGroups = db.transaction((groups) => {
+  for (const g of groups) for (const { sql, params } of g) statement(sql).run(...params);
+});
+const describe = (err) => ({ error: String(err && err.message || err), code: err && err.code });
 parentPort.on('message', (m) => {
   if (m === 'close') {
     try { db.close(); } finally { parentPort.postMessage({ closed: true }); }
     return;
   }
   try {
-    runAll(m.statements);
-    parentPort.postMessage({ id: m.id });
+    if (m.groups.length > 1) runGroups(m.groups);
+    else runAll(m.groups[0]);
+    parentPort.postMessage({ id: m.id, results: m.groups.map(() => null) });
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String(err && err.message || err), code: err && err.code });
+    if (m.groups.length === 1) return parentPort.postMessage({ id: m.id, results: [describe(err)] });
+    const results = m.groups.map((g) => {
+      try { runAll(g); return null; } catch (e) { return describe(e); }
+    });
+    parentPort.postMessage({ id: m.id, results });
   }
 });
 `;
 
 export interface SqliteWriter {
-  /** Runs the statements in one transaction; rejects (nothing written) if any fails. */
+  /**
+   * Runs the statements in one transaction; rejects (nothing of them written) if any fails. Writes made in the same
+   * event-loop turn commit together (group commit): under load, many token upserts cost one commit.
+   */
   write(statements: readonly WriteStatement[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,23 +64,39 @@ export interface SqliteWriter {
 export function startSqliteWriter(filename: string): SqliteWriter {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename }, execArgv: [] });
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  type Waiter = { resolve: () => void; reject: (err: Error) => void };
+  const pending = new Map<number, readonly Waiter[]>();
   let nextId = 0;
   let closed: Promise<void> | undefined;
+  // Writes of this event-loop turn, sent together when it ends.
+  let queued: { statements: readonly WriteStatement[]; waiter: Waiter }[] = [];
   // Only while a batch is out does the thread keep the process alive.
   worker.unref();
   const failAll = (err: Error) => {
-    for (const p of pending.values()) p.reject(err);
+    for (const waiters of pending.values()) for (const w of waiters) w.reject(err);
     pending.clear();
+    for (const q of queued) q.waiter.reject(err);
+    queued = [];
   };
-  worker.on('message', (m: { id?: number; error?: string; code?: string; closed?: boolean }) => {
+  const send = () => {
+    const batch = queued;
+    queued = [];
+    if (!batch.length) return;
+    const id = nextId++;
+    pending.set(id, batch.map((q) => q.waiter));
+    worker.postMessage({ id, groups: batch.map((q) => q.statements) });
+  };
+  type Result = { error: string; code?: string } | null;
+  worker.on('message', (m: { id?: number; results?: Result[]; closed?: boolean }) => {
     if (m.id === undefined) return;
-    const p = pending.get(m.id);
+    const waiters = pending.get(m.id);
     pending.delete(m.id);
-    if (!pending.size && !closed) worker.unref();
-    if (!p) return;
-    if (m.error === undefined) p.resolve();
-    else p.reject(Object.assign(new Error(m.error), { code: m.code }));
+    if (!pending.size && !queued.length && !closed) worker.unref();
+    waiters?.forEach((w, i) => {
+      const r = m.results?.[i];
+      if (!r) w.resolve();
+      else w.reject(Object.assign(new Error(r.error), { code: r.code }));
+    });
   });
   worker.on('error', (err) => failAll(err));
   worker.on('exit', () => failAll(new Error('the SQLite writer thread stopped')));
@@ -74,11 +104,10 @@ export function startSqliteWriter(filename: string): SqliteWriter {
     write(statements) {
       if (closed) return Promise.reject(new Error('the SQLite writer is closed'));
       if (!statements.length) return Promise.resolve();
-      const id = nextId++;
       return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        if (!queued.length) setImmediate(send);
+        queued.push({ statements, waiter: { resolve, reject } });
         worker.ref();
-        worker.postMessage({ id, statements });
       });
     },
     close() {
@@ -89,6 +118,7 @@ export function startSqliteWriter(filename: string): SqliteWriter {
         worker.once('error', done);
         // Held until the thread has closed its connection, or the process could end half-way.
         worker.ref();
+        send();
         worker.postMessage('close');
         setTimeout(done, 5000).unref();
       });

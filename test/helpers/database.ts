@@ -21,7 +21,9 @@ export const usingPostgres = (process.env.DATABASE_URL ?? '').startsWith('postgr
 /** `file: true` puts SQLite in a temporary file, so a second connection (another "instance") can open it. */
 export async function createTestDatabase(opts: { file?: boolean } = {}): Promise<TestDatabase> {
   if (!usingPostgres) {
-    const dir = opts.file ? mkdtempSync(join(tmpdir(), 'smart-test-')) : undefined;
+    // TEST_SQLITE_FILES=1 runs every test on a file: the path a server started with `npm start` takes (the
+    // write-behind thread for tokens and audit rows exists only there).
+    const dir = opts.file || process.env.TEST_SQLITE_FILES === '1' ? mkdtempSync(join(tmpdir(), 'smart-test-')) : undefined;
     const filename = dir ? join(dir, 'test.db') : ':memory:';
     const target: DatabaseTarget = { kind: 'sqlite', filename };
     const db = openDb(target);
