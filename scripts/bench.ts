@@ -144,8 +144,16 @@ if (!sample.ok) throw new Error(`sample read failed: ${sample.status}`);
 const sampleBody = await sample.text();
 const bodyFile = resolve(dirname(dbFile), 'read-body.json');
 writeFileSync(bodyFile, sampleBody);
+// The same bytes as the read: its body and the headers it sets itself (content type, ETag, Last-Modified, CORS);
+// Node adds the rest (Date, Content-Length, Connection, Keep-Alive) to both alike.
+const readHeaders: Record<string, string> = {};
+sample.headers.forEach((value, name) => {
+  if (!['date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding'].includes(name)) readHeaders[name] = value;
+});
+const headersFile = resolve(dirname(dbFile), 'read-headers.json');
+writeFileSync(headersFile, JSON.stringify(readHeaders));
 const barePort = PORT + 1000;
-const bare = fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.headers.get('content-type') ?? 'application/json', String(barePort)], {
+const bare = fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, headersFile, String(barePort)], {
   execArgv: ['--import', 'tsx'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
@@ -156,7 +164,7 @@ await new Promise<void>((r) => bare.once('message', () => r()));
 const bareWorkersPort = PORT + 5000;
 const bareWorkers =
   workers > 1
-    ? fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, sample.headers.get('content-type') ?? 'application/json', String(bareWorkersPort), String(workers)], {
+    ? fork(resolve('scripts/bench/bare-server.ts'), [bodyFile, headersFile, String(bareWorkersPort), String(workers)], {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
