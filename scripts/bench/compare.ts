@@ -6,7 +6,7 @@
 // `npx tsx scripts/bench/compare.ts /path/to/checkout-a /path/to/checkout-b [rounds] [seconds] [read|token]`
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { processCpuSeconds as cpuSeconds } from './contention.js';
+import { median, processCpuSeconds as cpuSeconds } from './contention.js';
 import { load } from './load.js';
 import { BACKEND_TOKEN_REQUEST, backendToken, startBenchServer } from './server.js';
 
@@ -46,7 +46,6 @@ for (let round = 0; round < Number(rounds); round++) {
   }
   console.log(`round ${round + 1}: ${dirs.map((d, i) => `${d} ${results[i]!.at(-1)!.rps} req/s ${results[i]!.at(-1)!.micros.toFixed(1)} µs`).join(' | ')}`);
 }
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 for (const [i, d] of dirs.entries()) console.log(`${d}: median ${median(results[i]!.map((r) => r.rps))} req/s, ${median(results[i]!.map((r) => r.micros)).toFixed(1)} µs CPU per request`);
 const wins = results[1]!.filter((r, k) => r.rps > results[0]![k]!.rps).length;
 console.log(`B faster than A in ${wins} of ${rounds} rounds`);

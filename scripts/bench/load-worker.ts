@@ -1,5 +1,6 @@
-// Runs one autocannon measurement in its own process (the load generator must not share the event loop with the
-// benchmark's bookkeeping). Requests cycle through a pre-built list, so no JavaScript runs per request.
+// Runs autocannon measurements in its own process (the load generator must not share the event loop with the
+// benchmark's bookkeeping), one per message, in order. Requests cycle through a pre-built list, so no JavaScript runs
+// per request.
 import autocannon from 'autocannon';
 
 interface Job {
@@ -14,7 +15,7 @@ interface Job {
   readonly overallRate?: number;
 }
 
-process.once('message', async (job: Job) => {
+process.on('message', async (job: Job) => {
   const run = (duration: number) =>
     autocannon({
       url: job.origin,

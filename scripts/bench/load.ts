@@ -27,17 +27,49 @@ export interface LoadOptions {
   readonly overallRate?: number;
 }
 
-/** Runs the load; `onChild` learns the load generator's pid so the contention check can count it as ours. */
-export function load(o: LoadOptions, onChild?: (pid: number) => void): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (child.pid) onChild?.(child.pid);
-    child.once('message', (m) => {
-      resolve(m as LoadResult);
+/**
+ * A load generator process kept for several measurements: back-to-back runs then start within milliseconds of each
+ * other instead of after the seconds a new process takes to start.
+ */
+export interface LoadSession {
+  run(o: LoadOptions): Promise<LoadResult>;
+  close(): void;
+}
+
+/** Starts a load generator process; `onChild` learns its pid so the contention check can count it as ours. */
+export function loadSession(onChild?: (pid: number) => void): LoadSession {
+  const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (child.pid) onChild?.(child.pid);
+  let failed: Error | undefined;
+  const waiting: { resolve: (r: LoadResult) => void; reject: (e: Error) => void }[] = [];
+  const fail = (err: Error) => {
+    failed ??= err;
+    for (const w of waiting.splice(0)) w.reject(err);
+  };
+  child.on('message', (m) => waiting.shift()?.resolve(m as LoadResult));
+  child.once('error', fail);
+  child.once('exit', (code) => fail(new Error(`load generator exited with ${code}`)));
+  return {
+    run(o) {
+      if (failed) return Promise.reject(failed);
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body, overallRate: o.overallRate });
+      });
+    },
+    close() {
+      child.removeAllListeners('exit');
       child.kill();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => code && reject(new Error(`load generator exited with ${code}`)));
-    child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body, overallRate: o.overallRate });
-  });
+    },
+  };
+}
+
+/** One measurement in a load generator process of its own. */
+export async function load(o: LoadOptions, onChild?: (pid: number) => void): Promise<LoadResult> {
+  const session = loadSession(onChild);
+  try {
+    return await session.run(o);
+  } finally {
+    session.close();
+  }
 }
