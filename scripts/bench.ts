@@ -2,7 +2,7 @@
 // bytes, measured at the start and the end) and the storage limit (the same search run in-process), plus import
 // speed against a raw insert. Everything is a ratio measured in the same run; see README "Benchmarks".
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
@@ -98,14 +98,6 @@ if (args.rebuild || !existsSync(dbFile)) {
   await db.kysely.deleteFrom('app_links').execute();
   await db.kysely.deleteFrom('smart_context').execute();
   await db.close();
-  // Closing checkpoints the deletions (hundreds of MB after a full run) into the file; until the kernel has written
-  // those pages back, reads of the same file stall behind the writeback, and the first rounds measured that instead
-  // of the server (seen: reads at 0.40-0.48 of bare and searches left unanswered for 10 s, then normal).
-  const started = performance.now();
-  const fd = openSync(dbFile, 'r+');
-  fsyncSync(fd);
-  closeSync(fd);
-  log(`  database file flushed to disk after clean-up (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 // 2. What to ask for: random Observation ids, and patients with at least 50 results in the busiest category.

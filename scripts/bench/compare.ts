@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { median, processCpuSeconds as cpuSeconds } from './contention.js';
-import { load } from './load.js';
+import { loadSession } from './load.js';
 import { BACKEND_TOKEN_REQUEST, backendToken, startBenchServer } from './server.js';
 
 const [a, b, rounds = '8', seconds = '4', mode = 'read'] = process.argv.slice(2);
@@ -27,20 +27,20 @@ process.on('exit', () => servers.forEach((s) => s.kill()));
 // Each server issues a token, as a production server does (its OAuth requests run in the same process).
 const bearer = await backendToken(origin);
 await backendToken(`http://127.0.0.1:${port + 1}`);
-const request =
-  mode === 'token'
-    ? BACKEND_TOKEN_REQUEST
-    : { paths, headers: bearer };
+const request = mode === 'token' ? BACKEND_TOKEN_REQUEST : { paths, headers: bearer };
+// One load generator process for all runs, so they follow each other within milliseconds.
+const loader = loadSession();
+process.on('exit', () => loader.close());
 
 // Warm both up first, so each measured run below is all the CPU it is divided by.
-for (let i = 0; i < 2; i++) await load({ origin: `http://127.0.0.1:${port + i}`, ...request, connections: 100, seconds: 1, warmupSeconds: 0 });
+for (let i = 0; i < 2; i++) await loader.run({ origin: `http://127.0.0.1:${port + i}`, ...request, connections: 100, seconds: 1, warmupSeconds: 0 });
 const results: { rps: number; micros: number }[][] = [[], []];
 for (let round = 0; round < Number(rounds); round++) {
   // Alternate who goes first, so a trend over the run does not favour one side.
   for (const i of round % 2 ? [1, 0] : [0, 1]) {
     const pid = servers[i]!.pid!;
     const before = cpuSeconds(pid);
-    const r = await load({ origin: `http://127.0.0.1:${port + i}`, ...request, connections: 100, seconds: Number(seconds), warmupSeconds: 0 });
+    const r = await loader.run({ origin: `http://127.0.0.1:${port + i}`, ...request, connections: 100, seconds: Number(seconds), warmupSeconds: 0 });
     if (r.non2xx) throw new Error(`${dirs[i]}: ${r.non2xx} non-2xx responses`);
     results[i]!.push({ rps: r.rps, micros: ((cpuSeconds(pid) - before) * 1e6) / (r.rps * Number(seconds)) });
   }

@@ -32,6 +32,7 @@ export interface LoadOptions {
  * other instead of after the seconds a new process takes to start.
  */
 export interface LoadSession {
+  /** One measurement; calls made while one runs wait their turn (two at once would share the process's CPU). */
   run(o: LoadOptions): Promise<LoadResult>;
   close(): void;
 }
@@ -49,13 +50,18 @@ export function loadSession(onChild?: (pid: number) => void): LoadSession {
   child.on('message', (m) => waiting.shift()?.resolve(m as LoadResult));
   child.once('error', fail);
   child.once('exit', (code) => fail(new Error(`load generator exited with ${code}`)));
+  const send = (o: LoadOptions) =>
+    new Promise<LoadResult>((resolve, reject) => {
+      if (failed) return reject(failed);
+      waiting.push({ resolve, reject });
+      child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body, overallRate: o.overallRate });
+    });
+  let turn: Promise<unknown> = Promise.resolve();
   return {
     run(o) {
-      if (failed) return Promise.reject(failed);
-      return new Promise((resolve, reject) => {
-        waiting.push({ resolve, reject });
-        child.send({ origin: o.origin, paths: o.paths, connections: o.connections, seconds: o.seconds, warmupSeconds: o.warmupSeconds, headers: o.headers ?? {}, method: o.method ?? 'GET', body: o.body, overallRate: o.overallRate });
-      });
+      const result = turn.then(() => send(o));
+      turn = result.catch(() => undefined);
+      return result;
     },
     close() {
       child.removeAllListeners('exit');
