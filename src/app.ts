@@ -43,7 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
   });
-  const fhir = new FhirService(new ResourceStore(db), config.fhirBaseUrl);
+  const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   const accounts = services.directory;

@@ -35,6 +35,8 @@ export interface Config {
   readonly siteName: string;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
   readonly workers: number;
+  /** Memory per process for current resources read by id (SQLite only), in bytes; 0 turns the cache off */
+  readonly resourceCacheBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +97,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push(`WORKERS "${env.WORKERS}" must be a whole number from 1 to 64, or auto (one per CPU)`);
   // Each worker caches tokens; only the shared revocation log tells one worker of another's revocations.
   else if (workers > 1 && revocationPollMs === 0) problems.push('REVOCATION_POLL_MS=0 (off) cannot be combined with WORKERS above 1: a token revoked through one worker would stay valid on the others');
+  const rawCacheMb = (env.RESOURCE_CACHE_MB ?? '64').trim();
+  const resourceCacheMb = /^\d+(\.\d+)?$/.test(rawCacheMb) ? Number(rawCacheMb) : NaN;
+  if (!(resourceCacheMb <= 65536)) problems.push(`RESOURCE_CACHE_MB "${env.RESOURCE_CACHE_MB}" must be a number of megabytes from 0 (off) to 65536`);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -112,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signInRateLimit,
     siteName,
     workers,
+    resourceCacheBytes: Math.round(resourceCacheMb * 1024 * 1024),
     issuer: `${publicUrl}/auth`,
   });
 }

@@ -36,6 +36,17 @@ export interface Db {
    */
   readonly sqliteRun?: (sqlText: string, params: readonly unknown[]) => number;
   /**
+   * SQLite only: every row of a read statement as arrays of column values, synchronously, on a cached statement of
+   * the main connection. Inside an open transaction it sees that transaction's writes: callers that must not check
+   * `dataVersion` first.
+   */
+  readonly sqliteAll?: (sqlText: string, params: readonly unknown[]) => unknown[][];
+  /**
+   * SQLite only: PRAGMA data_version of the main connection, which changes whenever another connection (a thread
+   * of ours, another process) commits; undefined while a transaction is open on the main connection.
+   */
+  readonly dataVersion?: () => number | undefined;
+  /**
    * SQLite file databases only: run append-only statements in one transaction on a connection of their own, off the
    * event loop (see sqlite-writer.ts). Rows become visible to this connection once the promise resolves.
    */
@@ -70,18 +81,23 @@ function openSqlite(filename: string): Db {
     checkpointer = startCheckpointer(filename, 250);
   }
   const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }) });
-  const statements = new Map<string, BetterSqlite3.Statement>();
+  const writes = new Map<string, BetterSqlite3.Statement>();
+  const reads = new Map<string, BetterSqlite3.Statement>();
+  const cached = (statements: Map<string, BetterSqlite3.Statement>, sqlText: string, rows: boolean) => {
+    let stmt = statements.get(sqlText);
+    if (!stmt) statements.set(sqlText, (stmt = rows ? raw.prepare(sqlText).raw(true) : raw.prepare(sqlText)));
+    return stmt;
+  };
+  const dataVersion = raw.prepare('pragma data_version').pluck();
   // Started on first use: command-line tools that never write an audit row never start the thread.
   let writer: SqliteWriter | undefined;
   return {
     kysely,
     dialect: 'sqlite',
     ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename)).write(batch) }),
-    sqliteRun(sqlText, params) {
-      let stmt = statements.get(sqlText);
-      if (!stmt) statements.set(sqlText, (stmt = raw.prepare(sqlText)));
-      return Number(stmt.run(...params).lastInsertRowid);
-    },
+    sqliteRun: (sqlText, params) => Number(cached(writes, sqlText, false).run(...params).lastInsertRowid),
+    sqliteAll: (sqlText, params) => cached(reads, sqlText, true).all(...params) as unknown[][],
+    dataVersion: () => (raw.inTransaction ? undefined : (dataVersion.get() as number)),
     prepareFirst<Row extends readonly unknown[]>(_name: string, sqlText: string): PreparedQuery<Row> {
       const stmt = raw.prepare(sqlText).raw(true);
       return (params) => {

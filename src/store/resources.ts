@@ -6,6 +6,7 @@ import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
 import type { Database } from './schema.js';
 import { clauseExpression, sortSpec } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
+import { ResourceCache, type ChangeFeed, type ResourceCacheStats } from './resource-cache.js';
 
 export interface StoredResource {
   readonly rid: number;
@@ -99,16 +100,64 @@ class RidCache {
   }
 }
 
+export interface ResourceStoreOptions {
+  /**
+   * Memory for current resources read by id (SQLite only, where the database can say cheaply whether anything
+   * changed); 0 turns the cache off. Decided by the first store opened on a Db: every store on it shares one cache,
+   * so a write through any of them evicts what it changed.
+   */
+  readonly cacheBytes?: number;
+}
+
+export const DEFAULT_RESOURCE_CACHE_BYTES = 64 * 1024 * 1024;
+
+const caches = new WeakMap<Db, ResourceCache | null>();
+
+function sharedCache(db: Db, bytes: number): ResourceCache | undefined {
+  let cache = caches.get(db);
+  if (cache === undefined) {
+    const feed = sqliteChangeFeed(db);
+    cache = feed && bytes > 0 ? new ResourceCache(feed, bytes) : null;
+    caches.set(db, cache);
+  }
+  return cache ?? undefined;
+}
+
+/**
+ * Every write adds a resource_versions row and rows are never deleted, so on SQLite (one writer at a time) its rowid
+ * orders the changes as they were committed: the change sequence the read cache catches up from.
+ */
+function sqliteChangeFeed(db: Db): ChangeFeed | undefined {
+  const { dataVersion, sqliteAll } = db;
+  if (!dataVersion || !sqliteAll) return undefined;
+  return {
+    version: dataVersion,
+    latest: () => Number(sqliteAll('select coalesce(max(rowid), 0) from resource_versions', [])[0]![0]),
+    since: (seq, limit) =>
+      sqliteAll('select rowid, type, id from resource_versions where rowid > ? order by rowid limit ?', [seq, limit]).map(([rowid, type, id]) => ({
+        seq: Number(rowid),
+        key: `${String(type)}/${String(id)}`,
+      })),
+  };
+}
+
 export class ResourceStore {
   readonly #db: Db;
   readonly #readCurrent: PreparedQuery<CurrentTuple>;
   readonly #readCurrentByRid: PreparedQuery<CurrentTuple>;
   readonly #rids = new RidCache(200_000);
+  readonly #cache: ResourceCache | undefined;
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: ResourceStoreOptions = {}) {
     this.#db = db;
     this.#readCurrent = db.prepareFirst<CurrentTuple>('read_current', CURRENT_SQL);
     this.#readCurrentByRid = db.prepareFirst<CurrentTuple>('read_current_by_rid', CURRENT_BY_RID_SQL);
+    this.#cache = sharedCache(db, opts.cacheBytes ?? DEFAULT_RESOURCE_CACHE_BYTES);
+  }
+
+  /** The read cache's counters, or undefined when there is none (PostgreSQL, or turned off). */
+  cacheStats(): ResourceCacheStats | undefined {
+    return this.#cache?.stats();
   }
 
   /** True when no resource was ever stored (first start). */
@@ -123,6 +172,18 @@ export class ResourceStore {
    */
   read(type: string, id: string): MaybePromise<StoredResource | undefined> {
     const key = `${type}/${id}`;
+    const cache = this.#cache;
+    if (cache === undefined || !cache.usable()) return this.#readUncached(type, id, key);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const found = this.#readUncached(type, id, key);
+    // A usable cache means no transaction is open, so the read above answered synchronously: nothing can have
+    // committed between the check and the row.
+    if (found && !(found instanceof Promise)) cache.set(key, found);
+    return found;
+  }
+
+  #readUncached(type: string, id: string, key: string): MaybePromise<StoredResource | undefined> {
     const rid = this.#rids.get(key);
     if (rid === undefined) return this.#readById(type, id, key);
     return then(this.#readCurrentByRid([rid, type, id]), (hit) => {
@@ -226,11 +287,25 @@ export class ResourceStore {
 
   /** Create or update one resource: version, meta, current row, version row and index rows in one transaction. */
   async write(input: WriteInput): Promise<WriteResult> {
-    return this.#withRetry(() => this.#db.kysely.transaction().execute((trx) => this.#writeIn(trx, input, Date.now())));
+    return this.#writing([`${input.type}/${input.id}`], () =>
+      this.#withRetry(() => this.#db.kysely.transaction().execute((trx) => this.#writeIn(trx, input, Date.now()))),
+    );
+  }
+
+  /** Every write to resources goes through here, so the read cache never serves what it replaced. */
+  #writing<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    return this.#cache ? this.#cache.writing(keys, write) : write();
   }
 
   /** Many resources in one transaction (imports); each is an upsert. Returns how many were created and updated. */
   async writeBatch(inputs: readonly Omit<WriteInput, 'mode' | 'ifMatch'>[]): Promise<{ created: number; updated: number }> {
+    return this.#writing(
+      inputs.map((i) => `${i.type}/${i.id}`),
+      () => this.#writeBatch(inputs),
+    );
+  }
+
+  async #writeBatch(inputs: readonly Omit<WriteInput, 'mode' | 'ifMatch'>[]): Promise<{ created: number; updated: number }> {
     return this.#db.kysely.transaction().execute(async (trx) => {
       const now = Date.now();
       let created = 0;
@@ -305,6 +380,10 @@ export class ResourceStore {
 
   /** Soft delete: a new version without content; the current row stays so reads can answer 410 Gone. */
   async delete(type: string, id: string): Promise<{ existed: boolean; versionId?: number }> {
+    return this.#writing([`${type}/${id}`], () => this.#delete(type, id));
+  }
+
+  async #delete(type: string, id: string): Promise<{ existed: boolean; versionId?: number }> {
     return this.#db.kysely.transaction().execute(async (trx) => {
       const cur = await this.#lockCurrent(trx, type, id);
       if (!cur) return { existed: false };

@@ -32,3 +32,10 @@ t.test('all problems are reported together', async (t) => {
   const found = problems({ PORT: 'x', WORKERS: 'x', LOG_LEVEL: 'loud' });
   for (const name of ['PORT', 'WORKERS', 'LOG_LEVEL']) t.ok(found.some((p) => p.startsWith(`${name} `)), `${name} is named`);
 });
+
+t.test('RESOURCE_CACHE_MB sets the read cache in megabytes (64 by default, 0 for off) and refuses anything else', async (t) => {
+  t.equal(loadConfig({}).resourceCacheBytes, 64 * 1024 * 1024);
+  t.equal(loadConfig({ RESOURCE_CACHE_MB: '0' }).resourceCacheBytes, 0);
+  t.equal(loadConfig({ RESOURCE_CACHE_MB: '0.5' }).resourceCacheBytes, 512 * 1024);
+  for (const bad of ['-1', 'lots', '']) t.match(problems({ RESOURCE_CACHE_MB: bad }), [/^RESOURCE_CACHE_MB ".*" must be a number of megabytes from 0 \(off\)/], JSON.stringify(bad));
+});

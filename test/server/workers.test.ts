@@ -3,6 +3,8 @@
 // SIGTERM stops them all.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createTestDatabase } from '../helpers/database.js';
@@ -10,6 +12,8 @@ import { REPO_ROOT } from '../helpers/run-script.js';
 import { freePort } from '../helpers/smart-server.js';
 
 const BACKEND = `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`;
+// A backend client that may write Observations, declared in a clients file as an operator would.
+const WRITER = { client_id: 'workers-writer', client_secret: 'workers-writer-secret-0123456789abcdef', scope: 'system/Observation.cruds' };
 
 /** One request on a connection of its own: the primary hands each new connection to the next worker. */
 function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
@@ -77,7 +81,12 @@ t.test('WORKERS=2 serves from two processes on one database, revocations reach b
   t.teardown(() => database.close());
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'workers-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clientsFile = join(dir, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify([{ ...WRITER, client_name: 'Workers test writer', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }]));
   const server = startServer({
+    CLIENTS_FILE: clientsFile,
     DATABASE_URL: database.url,
     WORKERS: '2',
     PORT: String(port),
@@ -132,6 +141,43 @@ t.test('WORKERS=2 serves from two processes on one database, revocations reach b
     t.equal(revoked.status, 200);
     await new Promise((r) => setTimeout(r, 1000));
     t.same(await readAll(), Array(12).fill(401), 'one second later no worker accepts it');
+  });
+
+  t.test('an Observation updated through one worker is read back in its new version by both, each having cached the old', async (t) => {
+    const tokenRes = await send(`${origin}/auth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${WRITER.client_id}:${WRITER.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&scope=${encodeURIComponent(WRITER.scope)}`,
+    });
+    t.equal(tokenRes.status, 200, tokenRes.body);
+    const headers = { authorization: `Bearer ${(JSON.parse(tokenRes.body) as { access_token: string }).access_token}` };
+    const put = (bpm: number) => send(`${origin}/fhir/Observation/workers-hr`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: observation(bpm) });
+    const observation = (bpm: number) =>
+      JSON.stringify({
+        resourceType: 'Observation',
+        id: 'workers-hr',
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+        subject: { reference: 'Patient/daniel-kim' },
+        effectiveDateTime: '2026-12-01T08:00:00Z',
+        valueQuantity: { value: bpm, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+    const readAll = async () => {
+      const seen: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await send(`${origin}/fhir/Observation/workers-hr`, { headers });
+        const body = JSON.parse(res.body) as { meta?: { versionId?: string }; valueQuantity?: { value?: number } };
+        seen.push(`${res.status} v${body.meta?.versionId} ${body.valueQuantity?.value}`);
+      }
+      return seen;
+    };
+    t.equal((await put(61)).status, 201);
+    t.same(await readAll(), Array(12).fill('200 v1 61'), 'both workers read (and cache) version 1');
+    t.equal((await put(118)).status, 200);
+    t.same(await readAll(), Array(12).fill('200 v2 118'), 'right after the update, every read on either worker is version 2');
+    t.equal((await send(`${origin}/fhir/Observation/workers-hr`, { method: 'DELETE', headers })).status, 204);
+    t.same((await readAll()).map((s) => s.split(' ')[0]), Array(12).fill('410'), 'and after the delete, 410 Gone everywhere');
   });
 
   t.test('SIGTERM stops the primary and both workers cleanly', async (t) => {
