@@ -20,6 +20,16 @@ const observation = (value: number): Observation => ({
   valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
 });
 
+/** The HTTP status a read fails with, or 200 */
+const readStatus = async (fhir: FhirService, id: string) => {
+  try {
+    await fhir.read('Observation', id);
+    return 200;
+  } catch (err) {
+    return (err as { status?: number }).status;
+  }
+};
+
 const valueOf = (json: string | null) => (JSON.parse(json ?? '{}') as Observation).valueQuantity?.value;
 
 t.test('a resource read again is served from memory, the same bytes as the first read', { skip: usingPostgres && 'no read cache on PostgreSQL' }, async (t) => {
@@ -49,7 +59,7 @@ t.test('an update and then a delete through the store are seen by the very next 
   t.equal(updated.versionId, 2);
   t.equal(valueOf(updated.json), 99);
   await fhir.delete('Observation', id);
-  await t.rejects(Promise.resolve().then(() => fhir.read('Observation', id)), { status: 410 }, 'the deletion, not the cached version');
+  t.equal(await readStatus(fhir, id), 410, 'the deletion, not the cached version');
 });
 
 t.test('a write through a second store on the same connection is seen by the first store', async (t) => {
@@ -94,7 +104,7 @@ t.test('writes through another connection to the same database are seen from the
   await nextTurn();
   const before = mine.store.cacheStats();
   t.equal(valueOf((await mine.read('Observation', changed.id)).json), 120, 'the other connection’s update');
-  await t.rejects(Promise.resolve().then(() => mine.read('Observation', removed.id)), { status: 410 }, 'the other connection’s delete');
+  t.equal(await readStatus(mine, removed.id), 410, 'the other connection’s delete');
   t.equal(valueOf((await mine.read('Observation', kept.id)).json), 50);
   if (before) {
     const after = mine.store.cacheStats()!;
