@@ -2,8 +2,9 @@
 // an older commit beside this one) as two servers on the benchmark database and measures the same FHIR reads
 // against each in alternating short runs, so the machine's drift (tens of per cent here) hits both alike. Reports,
 // per round and as medians, req/s and the server's CPU per request (all its threads, from /proc). Mode `token`
-// measures the token endpoint instead (client_credentials with the sandbox backend client's secret).
-// `npx tsx scripts/bench/compare.ts /path/to/checkout-a /path/to/checkout-b [rounds] [seconds] [read|token]`
+// measures the token endpoint instead (client_credentials with the sandbox backend client's secret), mode `search`
+// the bench's patient + laboratory search (50 entries a page).
+// `npx tsx scripts/bench/compare.ts /path/to/checkout-a /path/to/checkout-b [rounds] [seconds] [read|token|search]`
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { median, processCpuSeconds as cpuSeconds } from './contention.js';
@@ -11,14 +12,17 @@ import { loadSession } from './load.js';
 import { BACKEND_TOKEN_REQUEST, backendToken, startBenchServer } from './server.js';
 
 const [a, b, rounds = '8', seconds = '4', mode = 'read'] = process.argv.slice(2);
-if (!a || !b || !['read', 'token'].includes(mode)) {
-  console.error('usage: npx tsx scripts/bench/compare.ts CHECKOUT_A CHECKOUT_B [rounds] [seconds] [read|token]');
+if (!a || !b || !['read', 'token', 'search'].includes(mode)) {
+  console.error('usage: npx tsx scripts/bench/compare.ts CHECKOUT_A CHECKOUT_B [rounds] [seconds] [read|token|search]');
   process.exit(2);
 }
 const dirs = [resolve(a), resolve(b)];
 const dbFile = resolve('data/bench/bench.db');
 const raw = new BetterSqlite3(dbFile, { readonly: true });
-const paths = (raw.prepare("select id from resources where type = 'Observation' order by random() limit 5000").pluck().all() as string[]).map((id) => `/fhir/Observation/${id}`);
+const paths =
+  mode === 'search'
+    ? (raw.prepare("select id from resources where type = 'Patient' order by random() limit 50").pluck().all() as string[]).map((p) => `/fhir/Observation?patient=${p}&category=laboratory&_count=50`)
+    : (raw.prepare("select id from resources where type = 'Observation' order by random() limit 5000").pluck().all() as string[]).map((id) => `/fhir/Observation/${id}`);
 raw.close();
 const port = 19000 + Math.floor(Math.random() * 800);
 const origin = `http://127.0.0.1:${port}`;

@@ -10,8 +10,10 @@ const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.filename, { fileMustExist: true });
+for (const a of workerData.attach) db.prepare('attach database ? as ' + a.schema).run(a.file);
 db.pragma('busy_timeout = 0');
 const timer = setInterval(() => {
+  // Without a schema name the pragma checkpoints every attached database too (the audit file).
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick tries again */ }
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
@@ -25,9 +27,15 @@ export interface Checkpointer {
   close(): Promise<void>;
 }
 
-export function startCheckpointer(filename: string, intervalMs: number): Checkpointer {
+/** A database the thread's connection attaches beside the main file; checkpoints cover every attached file too. */
+export interface Attachment {
+  readonly schema: string;
+  readonly file: string;
+}
+
+export function startCheckpointer(filename: string, attach: readonly Attachment[], intervalMs: number): Checkpointer {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename, intervalMs }, execArgv: [] });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename, attach, intervalMs }, execArgv: [] });
   worker.unref();
   let closed: Promise<void> | undefined;
   return {

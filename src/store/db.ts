@@ -8,6 +8,7 @@ import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { FairSqliteDialect } from './sqlite-dialect.js';
+import { AUDIT_SCHEMA, AUDIT_SCHEMA_SQL, auditDatabaseFile } from './audit-database.js';
 import { startSqliteWriter, type SqliteWriter, type WriteStatement } from './sqlite-writer.js';
 import type { MaybePromise } from '../maybe-promise.js';
 
@@ -75,10 +76,17 @@ function openSqlite(filename: string): Db {
   raw.pragma('mmap_size = 0');
   // Keep planner statistics fresh on long-lived connections (SQLite's advice for applications that stay open).
   raw.pragma('optimize = 0x10002');
+  const attach = [{ schema: AUDIT_SCHEMA, file: auditDatabaseFile(filename) }];
+  for (const a of attach) {
+    raw.prepare(`attach database ? as ${a.schema}`).run(a.file);
+    if (filename !== ':memory:') raw.pragma(`${a.schema}.journal_mode = WAL`);
+    raw.pragma(`${a.schema}.synchronous = NORMAL`);
+  }
+  raw.exec(AUDIT_SCHEMA_SQL);
   let checkpointer: Checkpointer | undefined;
   if (filename !== ':memory:') {
     raw.pragma('wal_autocheckpoint = 0');
-    checkpointer = startCheckpointer(filename, 250);
+    checkpointer = startCheckpointer(filename, attach, 250);
   }
   const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }) });
   const writes = new Map<string, BetterSqlite3.Statement>();
@@ -94,7 +102,7 @@ function openSqlite(filename: string): Db {
   return {
     kysely,
     dialect: 'sqlite',
-    ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename)).write(batch) }),
+    ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename, attach)).write(batch) }),
     sqliteRun: (sqlText, params) => Number(cached(writes, sqlText, false).run(...params).lastInsertRowid),
     sqliteAll: (sqlText, params) => cached(reads, sqlText, true).all(...params) as unknown[][],
     dataVersion: () => (raw.inTransaction ? undefined : (dataVersion.get() as number)),

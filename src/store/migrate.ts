@@ -7,6 +7,7 @@ import * as m0003 from './migrations/2026-11-25T0003-patient-rid-index.js';
 import * as m0004 from './migrations/2026-11-25T0004-oidc-partial-indexes.js';
 import * as m0005 from './migrations/2026-11-25T0005-portal.js';
 import * as m0006 from './migrations/2026-11-25T0006-portal-sessions.js';
+import * as m0007 from './migrations/2026-12-06T0007-audit-file.js';
 
 interface DialectMigration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0004-oidc-partial-indexes': m0004,
   '2026-11-25T0005-portal': m0005,
   '2026-11-25T0006-portal-sessions': m0006,
+  '2026-12-06T0007-audit-file': m0007,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -38,9 +40,10 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/** Runs every migration not yet applied, or only up to and including `target` (tests of an upgrade). */
+export async function migrateToLatest(db: Db, target?: string): Promise<string[]> {
   const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(db.dialect) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

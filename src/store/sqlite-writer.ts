@@ -4,6 +4,7 @@
 // loop only hands it over. Readers never wait for it (WAL); a writer on the main connection waits at most one batch.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { Attachment } from './checkpointer.js';
 
 /** One prepared statement run with one set of parameters. Statements are prepared once per distinct text. */
 export interface WriteStatement {
@@ -16,6 +17,7 @@ const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.filename, { fileMustExist: true });
+for (const a of workerData.attach) db.prepare('attach database ? as ' + a.schema).run(a.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
 const prepared = new Map();
@@ -61,9 +63,10 @@ export interface SqliteWriter {
   close(): Promise<void>;
 }
 
-export function startSqliteWriter(filename: string): SqliteWriter {
+/** `attach`: databases the thread's connection attaches beside the main file (the audit file), so statements reach them unqualified. */
+export function startSqliteWriter(filename: string, attach: readonly Attachment[] = []): SqliteWriter {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename }, execArgv: [] });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename, attach }, execArgv: [] });
   type Waiter = { resolve: () => void; reject: (err: Error) => void };
   const pending = new Map<number, readonly Waiter[]>();
   let nextId = 0;
