@@ -1,8 +1,8 @@
 // On SQLite the audit trail lives in a database file of its own beside the main one (smart.db → smart-audit.db),
 // attached to every connection as `audit`. Every FHIR request adds an audit row; in the main file each batch's
 // commit made every other connection drop its page cache (SQLite does that when another connection has written),
-// so the searches after it read their pages from the OS again: measured, a search cost 19 % more CPU and ran 23 %
-// slower with the audit rows in the main file. Queries name the table unqualified (`audit_events`): SQLite looks
+// so the searches after it read their pages from the OS again: in an A/B run, searches were 23 % faster (CPU per
+// search −19 %) with the audit rows in a file of their own. Queries name the table unqualified (`audit_events`): SQLite looks
 // it up in the attached database once the main one has none, so the store's code is the same on PostgreSQL.
 import { basename, dirname, extname, join } from 'node:path';
 
