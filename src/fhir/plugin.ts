@@ -116,15 +116,24 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     return { onResponse };
   };
 
+  const policies = new WeakMap<AccessGrant, Map<string, AccessPolicy>>();
   /** The constraints for this request; runs before any type routing, so an uncovered type is 403, never 404. */
   const policy = (req: FastifyRequest, type: string, interaction: Interaction): MaybePromise<AccessPolicy> => {
     const grant = req.accessGrant;
     const auth = opts.auth;
     if (!auth || !grant) return UNRESTRICTED;
     const input = { grant, type, def: resourceDef(type), interaction, fhirBaseUrl: base };
-    // Only user/ scopes depend on whose records the user may see; other tokens skip the lookup on the hot path.
-    if (!grant.scopes.some((s) => s.context === 'user')) return accessPolicy({ ...input, userPatients: undefined });
-    return auth.userPatients(grant, type).then((userPatients) => accessPolicy({ ...input, userPatients }));
+    // Only user/ scopes depend on whose records the user may see (which can change while the token lives); other
+    // tokens' policies depend on the grant alone, which is immutable, so each is worked out once per cached grant.
+    if (grant.scopes.some((s) => s.context === 'user')) return auth.userPatients(grant, type).then((userPatients) => accessPolicy({ ...input, userPatients }));
+    // Only types we serve: the type comes from the URL, and any string would otherwise add an entry.
+    if (!input.def) return accessPolicy({ ...input, userPatients: undefined });
+    let known = policies.get(grant);
+    if (!known) policies.set(grant, (known = new Map()));
+    const key = `${type} ${interaction}`;
+    let p = known.get(key);
+    if (!p) known.set(key, (p = accessPolicy({ ...input, userPatients: undefined })));
+    return p;
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
