@@ -1,8 +1,9 @@
 // The read cache of current resources (SQLite): hits are served from memory, and a read never returns what a write
 // replaced, whether the write went through the same store, another store on the same connection, or another
 // connection to the same file (another worker process). On PostgreSQL there is no cache and the same reads hold.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Observation } from 'fhir/r4.js';
+import { computeIndex } from '../../src/fhir/index-rows.js';
 import { FhirService } from '../../src/fhir/service.js';
 import { openDb } from '../../src/store/db.js';
 import { ResourceStore } from '../../src/store/resources.js';
@@ -29,6 +30,15 @@ const readStatus = async (fhir: FhirService, id: string) => {
     return (err as { status?: number }).status;
   }
 };
+
+/** Two stores on one SQLite file through connections of their own, as two worker processes have. */
+async function twoConnections(t: Test): Promise<{ mine: FhirService; theirs: FhirService }> {
+  const database = await createTestDatabase({ file: true });
+  t.teardown(() => database.close());
+  const other = openDb(database.target);
+  t.teardown(() => other.close());
+  return { mine: new FhirService(new ResourceStore(database.db), BASE), theirs: new FhirService(new ResourceStore(other), BASE) };
+}
 
 const valueOf = (json: string | null) => (JSON.parse(json ?? '{}') as Observation).valueQuantity?.value;
 
@@ -80,19 +90,13 @@ t.test('an import of a changed resource is seen by the next read', async (t) => 
   const { id } = await fhir.create('Observation', observation(61));
   await fhir.read('Observation', id);
   const resource = { ...observation(88), id };
-  const { computeIndex } = await import('../../src/fhir/index-rows.js');
   const index = computeIndex(fhir.definition('Observation'), resource as never, id, BASE);
   await fhir.store.writeBatch([{ type: 'Observation', id, resource: resource as never, index }]);
   t.equal(valueOf((await fhir.read('Observation', id)).json), 88);
 });
 
 t.test('writes through another connection to the same database are seen from the next turn on', async (t) => {
-  const database = await createTestDatabase({ file: true });
-  t.teardown(() => database.close());
-  const other = openDb(database.target);
-  t.teardown(() => other.close());
-  const mine = new FhirService(new ResourceStore(database.db), BASE);
-  const theirs = new FhirService(new ResourceStore(other), BASE);
+  const { mine, theirs } = await twoConnections(t);
   const kept = await mine.create('Observation', observation(50));
   const changed = await mine.create('Observation', observation(61));
   const removed = await mine.create('Observation', observation(70));
@@ -114,16 +118,10 @@ t.test('writes through another connection to the same database are seen from the
 });
 
 t.test('more changes by another connection than one catch-up evicts one by one empty the whole cache', async (t) => {
-  const database = await createTestDatabase({ file: true });
-  t.teardown(() => database.close());
-  const other = openDb(database.target);
-  t.teardown(() => other.close());
-  const mine = new FhirService(new ResourceStore(database.db), BASE);
-  const theirs = new FhirService(new ResourceStore(other), BASE);
+  const { mine, theirs } = await twoConnections(t);
   const { id } = await mine.create('Observation', observation(61));
   await mine.read('Observation', id);
   await nextTurn();
-  const { computeIndex } = await import('../../src/fhir/index-rows.js');
   const def = theirs.definition('Observation');
   const many = Array.from({ length: 5100 }, (_, i) => {
     const rid = i === 0 ? id : `bulk-${i}`;
