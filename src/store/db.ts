@@ -38,8 +38,8 @@ export interface Db {
   readonly sqliteRun?: (sqlText: string, params: readonly unknown[]) => number;
   /**
    * SQLite only: every row of a read statement as arrays of column values, synchronously, on a cached statement of
-   * the main connection. Inside an open transaction it sees that transaction's writes: callers that must not check
-   * `dataVersion` first.
+   * the main connection. Inside an open transaction it sees that transaction's uncommitted writes: callers that
+   * must see committed rows only call `dataVersion` first (undefined there).
    */
   readonly sqliteAll?: (sqlText: string, params: readonly unknown[]) => unknown[][];
   /**
