@@ -254,6 +254,8 @@ const POLL_MS = 250;
 // 4–5 are skipped with --quick (a re-measure of read and search alone).
 const NONE: LoadResult = { rps: 0, p50: 0, p99: 0, non2xx: 0, errors: 0, timeouts: 0, maxLatency: 0, bytesPerSec: 0 };
 const revocationPairs: { on: number; off: number; twin: number }[] = [];
+/** The same triplets' server CPU per read (µs, all of each server's threads, from /proc) */
+const revocationCpu: { on: number; off: number; twin: number }[] = [];
 /** Server CPU µs per read, the three servers loaded at the same time at a fixed rate */
 const simultaneous: { on: number; off: number; twin: number; rps: number[] }[] = [];
 const SIMULTANEOUS_ROUNDS = 3;
@@ -281,30 +283,37 @@ if (!args.quick) {
   {
     const session = loadSession((pid) => loaders.push(pid));
     const ports = [PORT_ON, PORT_OFF, PORT_TWIN];
-    const runOn = async (port: number, secs: number) => {
-      const r = await session.run({ origin: `http://127.0.0.1:${port}`, paths: readPaths, connections, seconds: secs, warmupSeconds: 0, headers: auth });
+    const runOn = async (k: number, secs: number) => {
+      const pid = servers[k]!.pid!;
+      const before = processCpuSeconds(pid);
+      const r = await session.run({ origin: `http://127.0.0.1:${ports[k]}`, paths: readPaths, connections, seconds: secs, warmupSeconds: 0, headers: auth });
       if (r.non2xx || r.errors) throw new Error(`revocation on/off: ${r.non2xx} non-2xx responses, ${r.errors} errors; the measurement is void`);
-      return r.rps;
+      return { rps: r.rps, micros: ((processCpuSeconds(pid) - before) * 1e6) / (r.rps * secs) };
     };
     auth = await newToken();
-    for (const port of ports) await runOn(port, warmupSeconds || 1);
+    for (let k = 0; k < ports.length; k++) await runOn(k, warmupSeconds || 1);
     const orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0], [1, 0, 2], [0, 2, 1]];
     for (let i = 0, tries = 0; revocationPairs.length < pairCount && tries < pairCount * 2; tries++) {
       // Backend tokens live 5 minutes: a fresh one every few triplets.
       if (tries % 6 === 5) auth = await newToken();
       const m = await measureForeign(pids, async () => {
-        const rps: number[] = [];
-        for (const k of orders[i % orders.length]!) rps[k] = await runOn(ports[k]!, pairSeconds);
-        return rps;
+        const runs: { rps: number; micros: number }[] = [];
+        for (const k of orders[i % orders.length]!) runs[k] = await runOn(k, pairSeconds);
+        return runs;
       });
       if (m.foreignCores >= 0.25) {
         log(`  (triplet discarded: ${m.foreignCores} cores of foreign load)`);
         continue;
       }
-      const [on, off, twin] = m.value as [number, number, number];
+      const [on, off, twin] = m.value.map((r) => r.rps) as [number, number, number];
+      const [cpuOn, cpuOff, cpuTwin] = m.value.map((r) => r.micros) as [number, number, number];
       revocationPairs.push({ on, off, twin });
+      revocationCpu.push({ on: cpuOn, off: cpuOff, twin: cpuTwin });
       i++;
-      log(`  triplet ${i}: polling on ${on}, off ${off}, twin ${twin} req/s; off/on ${(off / on).toFixed(3)}, twin/on ${(twin / on).toFixed(3)}`);
+      log(
+        `  triplet ${i}: polling on ${on}, off ${off}, twin ${twin} req/s; off/on ${(off / on).toFixed(3)}, twin/on ${(twin / on).toFixed(3)}; ` +
+          `CPU per read ${cpuOn.toFixed(1)} / ${cpuOff.toFixed(1)} / ${cpuTwin.toFixed(1)} µs`,
+      );
     }
     session.close();
   }
@@ -392,6 +401,7 @@ const result = {
   http: rows,
   inProcessSearchPerSecond: inproc.value,
   revocationPairs,
+  revocationCpu,
   revocationSimultaneous: { ratePerServer: SIMULTANEOUS_RATE, rounds: simultaneous },
   revocationPoll: { cpuMicrosPerPoll: Number(pollMicros.toFixed(1)), pollMs: POLL_MS, shareOfOneCore: Number(pollCoreShare.toFixed(6)) },
   tokenEndpoint: { clientCredentials: cc, refresh, codeExchange: exchange },
@@ -411,6 +421,9 @@ const result = {
     readRevocationOffOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.off / p.on)).toFixed(3)) : null,
     // Two identical polling servers: 1.0 on a quiet machine; its spread is the smallest off/on effect one can see.
     readTwinOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.twin / p.on)).toFixed(3)) : null,
+    // Server CPU per read in the same triplets, polling on over off (1.0 = polling costs the read nothing).
+    readTripletCpuOnOverOff: revocationCpu.length ? Number(median(revocationCpu.map((p) => p.on / p.off)).toFixed(3)) : null,
+    readTripletCpuTwinOverOn: revocationCpu.length ? Number(median(revocationCpu.map((p) => p.twin / p.on)).toFixed(3)) : null,
     // CPU per read, polling on over off, all loaded at once (1.0 = polling costs nothing; the twin is the noise floor).
     readCpuOnOverOff: simultaneous.length ? Number(median(simultaneous.map((p) => p.on / p.off)).toFixed(3)) : null,
     readCpuTwinOverOn: simultaneous.length ? Number(median(simultaneous.map((p) => p.twin / p.on)).toFixed(3)) : null,
@@ -419,7 +432,7 @@ const result = {
     codeExchangeOverBare: ratio(exchange.perSecond, bareMean),
     bareDrift: Number(drift.toFixed(3)),
   },
-  targets: { readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
+  targets: { readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readTripletCpuOnOverOff: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
   trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !inproc.contended,
 };
 const out = resolve(args.out!);
@@ -443,6 +456,9 @@ console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importP
 console.log(`read, revocation off/on ${result.ratios.readRevocationOffOverOn}  (median of ${revocationPairs.length} adjacent triplets ${revocationPairs.map((p) => (p.off / p.on).toFixed(3)).join(', ')}; want within 5%)`);
 console.log(`revocation poll cost   ${pollMicros.toFixed(1)} µs CPU per poll, ${(pollCoreShare * 100).toFixed(4)}% of one core at one poll per ${POLL_MS} ms (all that polling adds)`);
 console.log(`read, twin/on (noise)  ${result.ratios.readTwinOverOn}  (triplets ${revocationPairs.map((p) => (p.twin / p.on).toFixed(3)).join(', ')}; two identical servers)`);
+console.log(
+  `read CPU, on/off       ${result.ratios.readTripletCpuOnOverOff}  (CPU per read in the same triplets ${revocationCpu.map((p) => (p.on / p.off).toFixed(3)).join(', ')}; twin/on ${result.ratios.readTripletCpuTwinOverOn}; want within 5%)`,
+);
 console.log(
   `read CPU, on/off at once ${result.ratios.readCpuOnOverOff}  (rounds ${simultaneous.map((p) => (p.on / p.off).toFixed(3)).join(', ')}; twin/on ${result.ratios.readCpuTwinOverOn}; want within 5%)`,
 );
