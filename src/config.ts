@@ -1,6 +1,9 @@
 // Environment → one frozen, typed Config. Every problem is reported at once at start-up, naming the variable.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_RESOURCE_CACHE_BYTES } from './store/resource-cache.js';
+
+const MB = 1024 * 1024;
 
 export type DatabaseTarget =
   | { readonly kind: 'sqlite'; readonly filename: string }
@@ -97,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push(`WORKERS "${env.WORKERS}" must be a whole number from 1 to 64, or auto (one per CPU)`);
   // Each worker caches tokens; only the shared revocation log tells one worker of another's revocations.
   else if (workers > 1 && revocationPollMs === 0) problems.push('REVOCATION_POLL_MS=0 (off) cannot be combined with WORKERS above 1: a token revoked through one worker would stay valid on the others');
-  const rawCacheMb = (env.RESOURCE_CACHE_MB ?? '64').trim();
+  const rawCacheMb = (env.RESOURCE_CACHE_MB ?? String(DEFAULT_RESOURCE_CACHE_BYTES / MB)).trim();
   const resourceCacheMb = /^\d+(\.\d+)?$/.test(rawCacheMb) ? Number(rawCacheMb) : NaN;
   if (!(resourceCacheMb <= 65536)) problems.push(`RESOURCE_CACHE_MB "${env.RESOURCE_CACHE_MB}" must be a number of megabytes from 0 (off) to 65536`);
   if (problems.length) throw new ConfigError(problems);
@@ -117,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signInRateLimit,
     siteName,
     workers,
-    resourceCacheBytes: Math.round(resourceCacheMb * 1024 * 1024),
+    resourceCacheBytes: Math.round(resourceCacheMb * MB),
     issuer: `${publicUrl}/auth`,
   });
 }

@@ -27,6 +27,9 @@ export interface ResourceCacheStats {
   readonly invalidated: number;
 }
 
+/** The cache's size unless configured (`RESOURCE_CACHE_MB`) */
+export const DEFAULT_RESOURCE_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** Past this many changes since the last look, dropping everything is cheaper than evicting one by one. */
 const MAX_CHANGES_PER_SYNC = 5000;
 /** Bookkeeping per entry besides its JSON: key, object, map slot */
@@ -81,14 +84,15 @@ export class ResourceCache {
     if (v === this.#version) return true;
     // The version is read before the changes: a commit landing between the two is in the changes, and changes the
     // version again, so the next read looks once more (and finds nothing new) rather than missing it.
+    // First look: nothing is cached yet (entries are only added after a look), so there is nothing to evict.
     if (this.#seq === undefined) {
-      this.clear();
       this.#seq = this.feed.latest();
     } else {
       const changes = this.feed.since(this.#seq, MAX_CHANGES_PER_SYNC);
       if (changes.length >= MAX_CHANGES_PER_SYNC) {
         this.#invalidated += this.#entries.size;
-        this.clear();
+        this.#entries.clear();
+        this.#bytes = 0;
         this.#seq = this.feed.latest();
       } else {
         for (const c of changes) {
@@ -145,11 +149,6 @@ export class ResourceCache {
       for (const key of keys) this.#delete(key);
       this.#writes--;
     }
-  }
-
-  clear(): void {
-    this.#entries.clear();
-    this.#bytes = 0;
   }
 
   stats(): ResourceCacheStats {

@@ -6,7 +6,7 @@ import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
 import type { Database } from './schema.js';
 import { clauseExpression, sortSpec } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
-import { ResourceCache, type ChangeFeed, type ResourceCacheStats } from './resource-cache.js';
+import { DEFAULT_RESOURCE_CACHE_BYTES, ResourceCache, type ChangeFeed, type ResourceCacheStats } from './resource-cache.js';
 
 export interface StoredResource {
   readonly rid: number;
@@ -108,8 +108,6 @@ export interface ResourceStoreOptions {
    */
   readonly cacheBytes?: number;
 }
-
-export const DEFAULT_RESOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 
 const caches = new WeakMap<Db, ResourceCache | null>();
 

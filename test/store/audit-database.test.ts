@@ -37,6 +37,9 @@ t.test('audit rows go to a file of their own beside the database, and writing th
   const before = database.db.dataVersion!();
   await audit.record(Array.from({ length: 30 }, (_, i) => event(i)));
   t.equal(database.db.dataVersion!(), before, 'no commit reached the main database (its readers keep their page cache)');
+  // The control: the same writer thread writing a table of the main file does move it.
+  await database.db.writeBehind!([{ sql: 'insert into portal_sessions (id_hash, account_id, created_at, last_seen_at) values (?, ?, ?, ?)', params: ['h', 'acct-1', 1, 1] }]);
+  t.not(database.db.dataVersion!(), before, 'a commit to the main file through the writer thread changes it');
 
   const listed = await audit.listForPatients(['p1'], 100);
   t.equal(listed.length, 30, 'the main connection reads them through the attached file');
