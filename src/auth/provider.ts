@@ -80,7 +80,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
 
   const getResourceServerInfo = async (ctx: KoaContextWithOIDC, resource: string, client: Parameters<NonNullable<NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>['getResourceServerInfo']>>[2]): Promise<ResourceServer> => {
     if (resource.replace(/\/$/, '') !== fhirBase) throw new errors.InvalidTarget(`the only resource served here is ${fhirBase}`);
-    const e = ctx.oidc.entities as { AuthorizationCode?: { scope?: string }; RefreshToken?: { scope?: string } };
+    const e = ctx.oidc.entities as { AuthorizationCode?: { scope?: string; grantId?: string }; RefreshToken?: { scope?: string; grantId?: string } };
     const params = ctx.oidc.params as { scope?: string; grant_type?: string } | undefined;
     // Called at /authorize, at the code exchange, at refresh and for client_credentials: keep what each carries.
     const candidates = new Set([
@@ -90,7 +90,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
     ].filter(Boolean));
     const backend = params?.grant_type === 'client_credentials';
     const scope = allowedScopes(candidates, clientInfo(client as never), backend ? 'backend' : 'user').join(' ');
-    return { scope, audience: fhirBase, accessTokenTTL: ACCESS_TOKEN_TTL, accessTokenFormat: 'opaque' };
+    // A sandbox drill can shorten the life of a launch's access tokens (its context says so); everyone else gets the default.
+    const grantId = e.AuthorizationCode?.grantId ?? e.RefreshToken?.grantId;
+    const ttl = grantId ? (await deps.contexts.get(grantId))?.accessTokenTtl : undefined;
+    return { scope, audience: fhirBase, accessTokenTTL: ttl ?? ACCESS_TOKEN_TTL, accessTokenFormat: 'opaque' };
   };
 
   const configuration: Configuration = {
@@ -212,6 +215,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     const grantId = (ctx.oidc.entities as { Grant?: { jti: string } }).Grant?.jti;
     const c = grantId ? await deps.contexts.get(grantId) : undefined;
     if (!c) return;
+    // The sandbox simulator's "inspect the last launch" needs the token itself; only simulator launches keep it.
+    if (c.launchId && typeof body.access_token === 'string') await deps.contexts.rememberLaunchToken(grantId!, body.access_token);
     for (const [k, v] of Object.entries({
       patient: c.patient,
       encounter: c.encounter,

@@ -75,6 +75,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     appLinks: s.appLinks,
     auditLog: s.auditLog,
     mailer: s.outbox,
+    sandbox: config.sandbox,
     ...(config.sandbox ? { outbox: s.outbox } : {}),
     resources: opts.fhir.store,
     patients: s.patients,

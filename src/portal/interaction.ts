@@ -11,6 +11,8 @@ import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
 import { clientApp, idleNotice, labelFor, personRelationship, signInFailureDelay } from './presenters.js';
 import { renderConsent, renderMessage, renderPatientPicker, renderSignIn, type AppInfo } from './views.js';
 import { sessionCookieOptions, setFormActionOrigins } from './web-security.js';
+import type { LaunchOptions } from '../store/smart-context.js';
+import type { AccessDuration, PermissionGroupKey } from './permissions.js';
 
 type Form = Record<string, string | string[] | undefined>;
 type Params = { uid: string };
@@ -43,7 +45,10 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     return { ...clientApp(client, String(d.params.client_id)), redirectOrigins: redirect ? [new URL(redirect).origin] : [] };
   };
   const requested = (d: Interaction) => String(d.params.scope ?? '').split(' ').filter(Boolean);
-  const launchPatient = async (d: Interaction) => (typeof d.params.launch === 'string' ? (await deps.contexts.findLaunch(d.params.launch))?.patient : undefined);
+  const launchOf = async (d: Interaction) => (typeof d.params.launch === 'string' ? deps.contexts.findLaunch(d.params.launch) : undefined);
+  const launchPatient = async (d: Interaction) => (await launchOf(d))?.patient;
+  /** What the sandbox simulator decided in advance for this launch; nothing outside sandbox mode. */
+  const launchOptions = async (d: Interaction): Promise<LaunchOptions | undefined> => (deps.sandbox ? (await launchOf(d))?.options : undefined);
   const selectedPatient = (d: Interaction) => (d.lastSubmission as { patient_select?: { patient?: string } } | undefined)?.patient_select?.patient;
 
   /** Whose record this authorization is about, and what the signed-in person may share of it. */
@@ -72,6 +77,9 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     const csrfToken = reply.generateCsrf();
 
     if (d.prompt.name === 'login') {
+      // The simulator's "sign in automatically as": the sandbox stands in for the EHR's own signed-in user.
+      const signInAs = (await launchOptions(d))?.signInAs;
+      if (signInAs && (await directory.findAccount(signInAs))) return finish(req, reply, { login: { accountId: signInAs } });
       // Already signed in to the portal in this browser: no second sign-in.
       const session = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
       if (session.state === 'active' && (await directory.findAccount(session.accountId))) return finish(req, reply, { login: { accountId: session.accountId } });
@@ -103,6 +111,15 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     const record = await recordFor(d, account);
     const wanted = requested(d);
     const offered = offeredGroups(wanted, record?.allowedTypes ?? 'all');
+    // The simulator's "skip the consent page": decided as the patient would with the page (exactly what was asked, less
+    // what the drill unticks), through the same decision as the form.
+    const preset = await launchOptions(d);
+    if (preset?.consent === 'deny') return decide(req, reply, d, { decision: 'deny' });
+    if (preset?.consent === 'allow') {
+      const untick = new Set(preset.untick ?? []);
+      const kept = new Set(offered.map((g) => g.key).filter((k) => !untick.has(k)));
+      return decide(req, reply, d, { decision: 'allow', keptGroupKeys: kept, duration: 'forever' });
+    }
     const counts = record ? await previewCounts(deps.resources, record.id, offered) : new Map();
     const earlier = record ? (await deps.appLinks.listForAccount(account.accountId, { includeRevoked: true })).find((l) => l.clientId === String(d.params.client_id) && l.patientId === record.id) : undefined;
     const ticked = prefilledGroups(offered, earlier?.scope);
@@ -165,7 +182,13 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
   app.post<{ Params: Params; Body: Form }>('/interaction/:uid/consent', { preHandler: app.csrfProtection }, async (req, reply) => {
     const d = await details(req, reply);
     if (!d || d.prompt.name !== 'consent') return expired(reply);
-    if (req.body.decision !== 'allow') return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
+    if (req.body.decision !== 'allow') return decide(req, reply, d, { decision: 'deny' });
+    return decide(req, reply, d, { decision: 'allow', ...parsePermissionForm(req.body) });
+  });
+
+  /** The patient's answer on the consent page (or the simulator's, decided in advance): a grant, or access_denied. */
+  async function decide(req: FastifyRequest, reply: FastifyReply, d: Interaction, answer: ConsentAnswer) {
+    if (answer.decision !== 'allow') return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
     const account = await directory.findAccount(String(d.session?.accountId));
     if (!account) return expired(reply);
     const record = await recordFor(d, account);
@@ -175,15 +198,17 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     }
     const wanted = requested(d);
     const now = deps.clock();
-    const { keptGroupKeys, duration } = parsePermissionForm(req.body);
+    const { keptGroupKeys, duration } = answer;
     const approval = approve(wanted, offeredGroups(wanted, record?.allowedTypes ?? 'all'), keptGroupKeys, duration, now);
 
     let encounter: string | undefined;
+    let options: LaunchOptions | undefined;
     if (launchId) {
       const launch = await deps.contexts.findLaunch(launchId);
       // A launch is single use: the first authorization to complete with it wins.
       if (!launch || !(await deps.contexts.useLaunch(launchId))) return finish(req, reply, { error: 'invalid_request', error_description: 'The launch was already used or has expired' });
       encounter = launch.encounter ?? undefined;
+      options = deps.sandbox ? launch.options : undefined;
     }
 
     const clientId = String(d.params.client_id);
@@ -196,6 +221,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     const claims = (d.prompt.details as { missingOIDCClaims?: string[] }).missingOIDCClaims;
     if (claims?.length && oidc.includes('openid')) grant.addOIDCClaims(claims);
     const grantId = await grant.save();
+    if (launchId) await deps.contexts.setLaunchGrant(launchId, grantId);
     // The request now asks for what the patient kept: narrowed (granular) scopes replace the ones they came from, so
     // the authorization code and its tokens carry exactly the approved scopes.
     d.params.scope = approval.scopes.join(' ');
@@ -208,6 +234,9 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       // A standalone app shows its own banner; inside an EHR the EHR already shows the patient.
       needPatientBanner: !launchId,
       smartStyleUrl: deps.smartStyleUrl,
+      requestedScope: wanted.join(' '),
+      ...(options ? { launchId } : {}),
+      ...(options?.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
     });
     if (record && account.role === 'patient') {
       await deps.appLinks.save({
@@ -223,8 +252,10 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       await notifyNewLink(deps, account, record, (await appOf(d)).name).catch((err: unknown) => req.log.warn({ err }, 'new-link e-mail failed'));
     }
     return finish(req, reply, { consent: { grantId } });
-  });
+  }
 }
+
+type ConsentAnswer = { decision: 'deny' } | { decision: 'allow'; keptGroupKeys: ReadonlySet<PermissionGroupKey>; duration: AccessDuration };
 
 /** "Told at once": a new link mails the account holder, with the way to undo it. */
 async function notifyNewLink(deps: PortalDeps, account: PortalAccount, record: AccessiblePatient, appName: string): Promise<void> {

@@ -30,6 +30,8 @@ export interface PortalDeps {
   readonly appLinks: AppLinkStore;
   readonly auditLog: AuditLogStore;
   readonly mailer: Mailer;
+  /** Sandbox mode: launches from the simulator may sign in and answer consent by themselves (their LaunchOptions) */
+  readonly sandbox: boolean;
   /** Present in sandbox mode: the /dev/mailbox page reads it */
   readonly outbox?: OutboxMailer;
   readonly resources: ResourceStore;

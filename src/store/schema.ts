@@ -90,6 +90,13 @@ export interface SmartLaunchTable {
   client_id: string | null;
   expires_at: number;
   used_at: number | null;
+  /** JSON of the sandbox simulator's LaunchOptions; null for plain launches */
+  options: string | null;
+  /** The grant the launch ended in, once the consent step finished */
+  grant_id: string | null;
+  /** Sandbox only: the last access token issued under that grant, for the simulator's "inspect the last launch" */
+  access_token: string | null;
+  created_at: number | null;
 }
 
 export interface RevocationEventTable {
