@@ -28,6 +28,23 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     response_types: ['code'],
   },
   {
+    // The example app (`npm run example-app`, src/example-app/): a public client, so PKCE is its only proof.
+    client_id: 'example-app',
+    client_name: 'Example Lab Viewer',
+    publisher: 'SMART sandbox',
+    description: 'An example app for developers: shows your lab results over time as graphs, with your vital signs, medicines, allergies and immunizations.',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://localhost:8081/callback', 'http://127.0.0.1:8081/callback'],
+    // Its launch URL is http://localhost:8081/launch, but no initiate_login_uri here: oidc-provider accepts only https
+    // for it and refuses the whole client (invalid_client_metadata) otherwise.
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    scope:
+      'openid fhirUser launch launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/AllergyIntolerance.rs patient/MedicationStatement.rs patient/Immunization.rs',
+    tos_uri: 'http://localhost:8080/sandbox/terms',
+    policy_uri: 'http://localhost:8080/sandbox/privacy',
+  },
+  {
     // Backend services with a client secret: the quickest way for a developer to get a token with curl.
     client_id: 'demo-backend',
     client_name: 'Demo Backend Service',
