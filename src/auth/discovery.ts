@@ -21,7 +21,8 @@ export const endpointsFor = (issuer: string): Endpoints => ({
   introspection: `${issuer}/token/introspection`,
   revocation: `${issuer}/token/revocation`,
   registration: `${issuer}/reg`,
-  management: `${issuer}/../portal/apps`,
+  // The portal sits beside the issuer (PUBLIC_URL/portal, issuer PUBLIC_URL/auth); resolved, as SMART wants every URL here absolute.
+  management: new URL('../portal/apps', `${issuer}/`).href,
 });
 
 export const CAPABILITIES = [
@@ -53,6 +54,7 @@ export function smartConfiguration(e: Endpoints, scopesSupported: readonly strin
     introspection_endpoint: e.introspection,
     revocation_endpoint: e.revocation,
     registration_endpoint: e.registration,
+    management_endpoint: e.management,
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'RS256', 'ES256'],
@@ -76,6 +78,7 @@ export function capabilitySecurity(e: Endpoints): CapabilityStatementRestSecurit
           { url: 'introspect', valueUri: e.introspection },
           { url: 'revoke', valueUri: e.revocation },
           { url: 'register', valueUri: e.registration },
+          { url: 'manage', valueUri: e.management },
         ],
       },
     ],

@@ -4,6 +4,7 @@ import Provider, { errors, interactionPolicy, type ClientMetadata, type Configur
 import type { JWK } from 'jose';
 import type { SmartContextStore } from '../store/smart-context.js';
 import type { AdapterFactory } from './adapter.js';
+import { clientBasedCors } from './client-cors.js';
 import { parseScopes, scopeCovers, type Scope } from './scopes.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
@@ -199,6 +200,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     responseTypes: ['code'],
+    clientBasedCORS: clientBasedCors,
   };
 
   const provider = new Provider(deps.issuer, configuration);
