@@ -49,7 +49,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const accounts = services.directory;
   // Real time, not the portal's clock: a token is refused once its access has ended in the world.
   const accessEndsAt = (grantId: string) => grantAccessEndsAt(services, grantId, Date.now());
-  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt });
+  // A deleted client's connected-app rows end with its grants.
+  const onClientDeleted = async (clientId: string, at: number) => void (await services.appLinks.revokeAllForClient(clientId, at));
+  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt, onClientDeleted });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,
     softwareVersion: pkg.version,
@@ -92,13 +94,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
               if (account.role === 'clinician') return undefined;
               return (await accounts.patientsFor(g.accountId)).filter((p) => typeAllowed(p.allowedTypes, type)).map((p) => p.id);
             },
+            // A sandbox 401 says why (unknown, expired, revoked, ...); production stays terse (RFC 6750).
+            ...(config.sandbox ? { explainRefusal: (token: string) => auth.tokenStatus(token) } : {}),
           },
         }
       : {}),
   });
   const portal = auth ? await createPortal(server, { config, db, fhir, services, auth, ...(deps.clock ? { clock: deps.clock } : {}) }) : undefined;
   if (auth) {
-    if (config.sandbox) await server.register(sandboxPlugin, { provider: auth.provider, contexts: auth.contexts, fhir, fhirBaseUrl: config.fhirBaseUrl });
+    if (config.sandbox) {
+      await server.register(sandboxPlugin, {
+        auth,
+        fhir,
+        directory: services.directory,
+        appLinks: services.appLinks,
+        publicUrl: config.publicUrl,
+        fhirBaseUrl: config.fhirBaseUrl,
+        staticClients: auth.staticClients,
+        cookieSecret: auth.cookieSecret,
+        secureCookies: config.publicUrl.startsWith('https:'),
+        clock: services.now,
+      });
+    }
     // SMART context-passthrough-style: colours and fonts an embedded app can use to match us.
     server.get('/smart-style.json', async (_req, reply) =>
       reply.header('access-control-allow-origin', '*').send({

@@ -2,19 +2,24 @@
 // resolver the FHIR API uses. Returns what the rest of the app needs; owns its timers.
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
 import { OidcModelStore } from '../store/oidc-models.js';
 import { RevocationLog } from '../store/revocations.js';
+import { RevokedTokenStore } from '../store/revoked-tokens.js';
 import { SmartContextStore } from '../store/smart-context.js';
+import { ClientRecordStore } from '../store/client-records.js';
 import { adapterFactory } from './adapter.js';
 import { TokenResolver } from './bearer.js';
 import { DEMO_CLIENTS, loadClientsFile } from './clients.js';
 import { capabilitySecurity, endpointsFor, type Endpoints } from './discovery.js';
+import { afterClientDelete, deleteClient, endClientAccess, type ClientRemovalDeps } from './client-removal.js';
 import { loadKeys } from './keys.js';
 import { mountProvider } from './mount.js';
 import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
+import { tokenStatus, type TokenStatus } from './token-status.js';
 
 export interface AuthServer {
   readonly provider: Provider;
@@ -30,6 +35,15 @@ export interface AuthServer {
    * instance drops its cached access tokens of the grant and re-reads it.
    */
   narrowGrant(grantId: string, scope: string): Promise<void>;
+  /**
+   * Deletes a registered client and ends its grants, tokens and connected-app links at once; false when unknown.
+   * Throws StaticClientError for a configured client (sandbox demo, CLIENTS_FILE).
+   */
+  deleteClient(clientId: string): Promise<boolean>;
+  /** What the server knows about an access token: active, or why not (for 401 explanations and the token inspector) */
+  tokenStatus(token: string): Promise<TokenStatus>;
+  /** Clients from the configuration (sandbox demo clients, CLIENTS_FILE), as configured */
+  readonly staticClients: readonly ClientMetadata[];
   /** Secret for signing the portal's cookies (kept with the signing keys, never in git) */
   readonly cookieSecret: string;
 }
@@ -38,12 +52,20 @@ export const SCOPES_SUPPORTED = [...STATIC_SCOPES, 'patient/*.rs', 'patient/*.re
 
 export async function createAuthServer(
   app: FastifyInstance,
-  deps: { config: Config; db: Db; accounts: AccountDirectory; accessEndsAt?: (grantId: string) => Promise<number | undefined> },
+  deps: {
+    config: Config;
+    db: Db;
+    accounts: AccountDirectory;
+    accessEndsAt?: (grantId: string) => Promise<number | undefined>;
+    /** After a client was deleted (here or by RFC 7592 DELETE) and its grants revoked */
+    onClientDeleted?: (clientId: string, at: number) => Promise<void>;
+  },
 ): Promise<AuthServer> {
   const { config, db } = deps;
   const models = new OidcModelStore(db);
   const contexts = new SmartContextStore(db);
   const revocations = new RevocationLog(db);
+  const revokedTokens = new RevokedTokenStore(db);
   const keys = await loadKeys(new KeyStore(db));
   let resolver: TokenResolver | undefined;
   // Evict here at once, then tell the other instances through the shared log.
@@ -66,6 +88,7 @@ export async function createAuthServer(
     secureCookies: config.publicUrl.startsWith('https:'),
     allowPrivateFetch: config.sandbox,
     sessionIdleSeconds: config.sessionIdleSeconds,
+    errorPage: { sandbox: config.sandbox, siteName: config.siteName },
   });
   resolver = new TokenResolver(provider, revocations, {
     fhirBaseUrl: config.fhirBaseUrl,
@@ -75,12 +98,17 @@ export async function createAuthServer(
   });
   await resolver.start();
   const endpoints = endpointsFor(config.issuer);
+  // Before mounting: the provider composes its middleware when mounted. `removal` is complete by the first request.
+  provider.use(afterClientDelete((clientId) => endClientAccess(removal, clientId)));
   mountProvider(app, provider, endpoints, SCOPES_SUPPORTED);
 
   // Housekeeping: expired tokens, sessions and interactions; revocation events older than any cached token. Also
   // once at start, so instances that restart often (deploys) do not let expired rows pile up.
   const housekeeping = () => {
     void models.deleteExpired(3600).catch((err: unknown) => app.log.warn({ err }, 'expired-row cleanup failed'));
+    // Tombstones go with the same hour's grace as token rows, so a revoked token never reads "unknown" while an
+    // unrevoked one of the same age still reads "expired".
+    void revokedTokens.prune(Date.now() - 3600_000).catch((err: unknown) => app.log.warn({ err }, 'revoked-token cleanup failed'));
     void revocations.prune(Date.now() - 2 * ACCESS_TOKEN_TTL * 1000).catch(() => undefined);
   };
   housekeeping();
@@ -110,5 +138,30 @@ export async function createAuthServer(
     await revocations.record({ grantId });
   };
 
-  return { provider, resolver, contexts, models, endpoints, security: capabilitySecurity(endpoints), revokeGrant, narrowGrant, cookieSecret: keys.cookieKeys[0]! };
+  const removal: ClientRemovalDeps = {
+    provider,
+    records: new ClientRecordStore(db),
+    revokeGrant,
+    tokenRevoked: async (tokenHash) => {
+      resolver!.evictToken(tokenHash);
+      await revocations.record({ tokenHash });
+    },
+    ...(deps.onClientDeleted ? { onClientDeleted: deps.onClientDeleted } : {}),
+  };
+
+  const statusDeps = { provider, resolver, models, revokedTokens };
+  return {
+    provider,
+    resolver,
+    contexts,
+    models,
+    endpoints,
+    security: capabilitySecurity(endpoints),
+    revokeGrant,
+    narrowGrant,
+    deleteClient: (clientId: string) => deleteClient(removal, clientId),
+    tokenStatus: (token: string) => tokenStatus(statusDeps, token),
+    staticClients: clients,
+    cookieSecret: keys.cookieKeys[0]!,
+  };
 }

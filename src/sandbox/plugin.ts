@@ -1,45 +1,75 @@
-// Developer sandbox endpoints (SANDBOX=true): simulate an EHR launch for a patient and an app.
-import { randomBytes } from 'node:crypto';
+// The developer sandbox (SANDBOX=true only): pages for registering apps, simulating launches with failure drills and
+// inspecting tokens, the JSON launch endpoint for scripts, and the address the wrong-aud drill hands to apps.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type Provider from 'oidc-provider';
-import type { SmartContextStore } from '../store/smart-context.js';
+import type { ClientMetadata } from 'oidc-provider';
+import type { AuthServer } from '../auth/server.js';
+import { SCOPES_SUPPORTED } from '../auth/server.js';
+import { smartConfiguration } from '../auth/discovery.js';
 import type { FhirService } from '../fhir/service.js';
+import type { PortalAccountDirectory } from '../portal/account-directory.js';
+import { DEMO_ACCOUNT_SPECS, DEMO_PASSWORD } from '../portal/demo-seed.js';
+import { personRelationship } from '../portal/presenters.js';
+import { relationshipText } from '../portal/views.js';
+import { registerWebSecurity } from '../portal/web-security.js';
+import type { AppLinkStore } from '../store/app-links.js';
+import { appPages } from './app-pages.js';
+import { AppRegistry } from './app-registry.js';
+import { inspectorPage } from './inspector-page.js';
+import { LaunchProblem, Launcher } from './launcher.js';
+import { launchPages } from './launch-pages.js';
+import { PatientDirectory } from './patient-directory.js';
+import type { SandboxPageDeps } from './sandbox-deps.js';
+import { renderHome } from './views.js';
+
+export { LAUNCH_TTL_MS } from './launcher.js';
 
 export interface SandboxOptions {
-  readonly provider: Provider;
-  readonly contexts: SmartContextStore;
+  readonly auth: AuthServer;
   readonly fhir: FhirService;
+  readonly directory: PortalAccountDirectory;
+  readonly appLinks: AppLinkStore;
+  readonly publicUrl: string;
   readonly fhirBaseUrl: string;
+  /** Demo apps and CLIENTS_FILE apps: listed, never edited */
+  readonly staticClients: readonly ClientMetadata[];
+  readonly cookieSecret: string;
+  readonly secureCookies: boolean;
+  readonly clock: () => number;
 }
 
-export const LAUNCH_TTL_MS = 5 * 60_000;
+/** Where the wrong-aud drill points apps: discovery answers there, but tokens are never issued for it. */
+export const WRONG_AUD_PATH = '/sandbox/wrong-aud/fhir';
 
 export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions): Promise<void> {
+  const { auth } = opts;
+  const launcher = new Launcher({ provider: auth.provider, contexts: auth.contexts, fhir: opts.fhir, fhirBaseUrl: opts.fhirBaseUrl, wrongAudBaseUrl: `${opts.publicUrl}${WRONG_AUD_PATH}` });
+
+  // For scripts and tests: {"patient", "client_id"?, "encounter"?} → a launch handle and the app's launch URL.
   app.post<{ Body: unknown }>('/sandbox/launch', async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const problem = (msg: string) => reply.code(400).send({ error: 'invalid_request', error_description: msg });
-    if (typeof body.patient !== 'string' || !body.patient) return problem('patient (a Patient id) is required');
-    if (body.client_id !== undefined && typeof body.client_id !== 'string') return problem('client_id must be a string');
-    if (body.encounter !== undefined && typeof body.encounter !== 'string') return problem('encounter must be a string');
-    try {
-      await opts.fhir.read('Patient', body.patient);
-    } catch {
-      return problem(`Patient/${body.patient} does not exist`);
+    for (const k of ['patient', 'client_id', 'encounter'] as const) {
+      if (body[k] !== undefined && typeof body[k] !== 'string') return problem(`${k} must be a string`);
     }
-    const client = typeof body.client_id === 'string' ? await opts.provider.Client.find(body.client_id) : undefined;
-    if (body.client_id !== undefined && !client) return problem(`client ${String(body.client_id)} is not registered`);
-    const launch = randomBytes(24).toString('base64url');
-    await opts.contexts.createLaunch({
-      id: launch,
-      patient: body.patient,
-      encounter: typeof body.encounter === 'string' ? body.encounter : null,
-      clientId: client?.clientId ?? null,
-      expiresAt: Date.now() + LAUNCH_TTL_MS,
-    });
-    const query = `iss=${encodeURIComponent(opts.fhirBaseUrl)}&launch=${launch}`;
-    const base = (client?.metadata() as { initiate_login_uri?: string } | undefined)?.initiate_login_uri;
-    return reply.code(201).send({ launch, launch_url: base ? `${base}${base.includes('?') ? '&' : '?'}${query}` : `?${query}`, expires_in: LAUNCH_TTL_MS / 1000 });
+    try {
+      const created = await launcher.create({
+        patient: typeof body.patient === 'string' ? body.patient : '',
+        ...(typeof body.client_id === 'string' ? { clientId: body.client_id } : {}),
+        ...(typeof body.encounter === 'string' ? { encounter: body.encounter } : {}),
+      });
+      return reply.code(201).send({ launch: created.launch, launch_url: created.launchUrl ?? `?${created.query}`, iss: created.iss, expires_in: created.expiresIn });
+    } catch (err) {
+      if (err instanceof LaunchProblem) return problem(err.message);
+      throw err;
+    }
   });
+
+  // The wrong-aud drill's iss: a discovery document like the real one, so an app proceeds to authorize with
+  // aud = this address and meets the server's real refusal.
+  const smart = JSON.stringify(smartConfiguration(auth.endpoints, SCOPES_SUPPORTED));
+  app.get(`${WRONG_AUD_PATH}/.well-known/smart-configuration`, async (_req, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').header('access-control-allow-origin', '*').send(smart),
+  );
 
   // The demo apps' terms and privacy policy, linked from the consent screen.
   const text = (reply: FastifyReply, body: string) => reply.type('text/plain; charset=utf-8').send(body);
@@ -49,4 +79,57 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
   app.get('/sandbox/privacy', async (_req, reply) =>
     text(reply, 'Privacy policy of the sandbox demo apps\n\nThe demo apps read only the synthetic record you allow, show it back to you and store nothing.\n'),
   );
+
+  const registry = new AppRegistry({ server: app, provider: auth.provider, models: auth.models, staticClients: opts.staticClients, deleteClient: (id) => auth.deleteClient(id) });
+  const deps: SandboxPageDeps = {
+    provider: auth.provider,
+    contexts: auth.contexts,
+    registry,
+    launcher,
+    patients: new PatientDirectory(opts.fhir),
+    directory: opts.directory,
+    appLinks: opts.appLinks,
+    revokeGrant: (grantId) => auth.revokeGrant(grantId),
+    tokenStatus: (token) => auth.tokenStatus(token),
+    fhirBaseUrl: opts.fhirBaseUrl,
+    smartConfigurationUrl: `${opts.fhirBaseUrl}/.well-known/smart-configuration`,
+    openidConfigurationUrl: `${auth.endpoints.issuer}/.well-known/openid-configuration`,
+    tokenEndpoint: auth.endpoints.token,
+    clock: opts.clock,
+  };
+
+  await app.register(async (web) => {
+    await registerWebSecurity(web, { cookieSecret: opts.cookieSecret, secureCookies: opts.secureCookies });
+    web.get('/sandbox', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await home(deps, opts)));
+    await appPages(web, deps);
+    await launchPages(web, deps);
+    await inspectorPage(web, deps);
+  });
+}
+
+/** The home page's model: addresses, the demo accounts as the database has them now, every app. */
+async function home(deps: SandboxPageDeps, opts: SandboxOptions): Promise<string> {
+  const accounts = [];
+  for (const spec of DEMO_ACCOUNT_SPECS) {
+    const account = await deps.directory.findAccount(spec.username);
+    if (!account) continue;
+    const records =
+      account.role === 'clinician'
+        ? 'Any record (with user/ scopes), for EHR launches'
+        : (await deps.directory.patientsFor(account.accountId)).map((p) => `${p.name} (${relationshipText(personRelationship(p.relationship)).toLowerCase()})`).join('; ') || 'None';
+    accounts.push({ username: spec.username, name: account.name, role: account.role, records });
+  }
+  return renderHome({
+    addresses: [
+      { label: 'FHIR base URL (iss, aud)', value: opts.fhirBaseUrl },
+      { label: 'SMART configuration', value: deps.smartConfigurationUrl },
+      { label: 'OpenID configuration', value: deps.openidConfigurationUrl },
+      { label: 'CapabilityStatement', value: `${opts.fhirBaseUrl}/metadata` },
+      { label: 'Dynamic registration (RFC 7591)', value: opts.auth.endpoints.registration },
+      { label: 'Token endpoint', value: deps.tokenEndpoint },
+    ],
+    demoPassword: DEMO_PASSWORD,
+    accounts,
+    apps: await deps.registry.list(),
+  });
 }

@@ -1,6 +1,7 @@
 // Rows of oidc-provider's models (grants, tokens, sessions, clients, ...). Keys arrive already hashed where the
 // auth layer wants them hashed; this module only stores, finds, consumes and expires rows.
 import type { Db } from './db.js';
+import { tombstoneRows } from './revoked-tokens.js';
 
 export interface OidcRow {
   readonly payload: Record<string, unknown>;
@@ -76,12 +77,24 @@ export class OidcModelStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async destroy(model: string, id: string): Promise<void> {
-    await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('id', '=', id).execute();
+  /** `tombstone`: leave a revoked_tokens row per deleted row, so the token reads as revoked rather than unknown. */
+  async destroy(model: string, id: string, opts: { tombstone?: boolean } = {}): Promise<void> {
+    await this.#delete(model, 'id', id, opts.tombstone === true);
   }
 
-  async revokeByGrantId(model: string, grantId: string): Promise<void> {
-    await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('grant_id', '=', grantId).execute();
+  async revokeByGrantId(model: string, grantId: string, opts: { tombstone?: boolean } = {}): Promise<void> {
+    await this.#delete(model, 'grant_id', grantId, opts.tombstone === true);
+  }
+
+  async #delete(model: string, column: 'id' | 'grant_id', value: string, tombstone: boolean): Promise<void> {
+    if (!tombstone) {
+      await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where(column, '=', value).execute();
+      return;
+    }
+    await this.db.kysely.transaction().execute(async (trx) => {
+      await tombstoneRows(trx, model, column, value, Date.now());
+      await trx.deleteFrom('oidc_model').where('model', '=', model).where(column, '=', value).execute();
+    });
   }
 
   /**
@@ -104,6 +117,12 @@ export class OidcModelStore {
   async deleteExpired(graceSeconds: number): Promise<number> {
     const r = await this.db.kysely.deleteFrom('oidc_model').where('expires_at', '<', nowSeconds() - graceSeconds).executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  /** Clients registered dynamically (static clients live in the provider's configuration, not here), newest last. */
+  async listClients(): Promise<{ clientId: string; payload: Record<string, unknown> }[]> {
+    const rows = await this.db.kysely.selectFrom('oidc_model').select(['id', 'payload']).where('model', '=', 'Client').orderBy('id').execute();
+    return rows.map((r) => ({ clientId: r.id, payload: JSON.parse(r.payload) as Record<string, unknown> }));
   }
 
   async grantsForAccount(accountId: string): Promise<GrantRow[]> {

@@ -1,0 +1,28 @@
+// What the sandbox pages need, assembled once in src/sandbox/plugin.ts.
+import type Provider from 'oidc-provider';
+import type { TokenStatus } from '../auth/token-status.js';
+import type { PortalAccountDirectory } from '../portal/account-directory.js';
+import type { AppLinkStore } from '../store/app-links.js';
+import type { SmartContextStore } from '../store/smart-context.js';
+import type { AppRegistry } from './app-registry.js';
+import type { Launcher } from './launcher.js';
+import type { PatientDirectory } from './patient-directory.js';
+
+export interface SandboxPageDeps {
+  readonly provider: Provider;
+  readonly contexts: SmartContextStore;
+  readonly registry: AppRegistry;
+  readonly launcher: Launcher;
+  readonly patients: PatientDirectory;
+  readonly directory: PortalAccountDirectory;
+  readonly appLinks: AppLinkStore;
+  readonly revokeGrant: (grantId: string) => Promise<void>;
+  readonly tokenStatus: (token: string) => Promise<TokenStatus>;
+  readonly fhirBaseUrl: string;
+  readonly smartConfigurationUrl: string;
+  readonly openidConfigurationUrl: string;
+  readonly tokenEndpoint: string;
+  readonly clock: () => number;
+}
+
+export const LAST_LAUNCH_COOKIE = 'sandbox_last_launch';
