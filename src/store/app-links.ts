@@ -125,6 +125,12 @@ export class AppLinkStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** Ends every live link of a client (the client was deleted); returns how many. */
+  async revokeAllForClient(clientId: string, at: number): Promise<number> {
+    const r = await this.k.updateTable('app_links').set({ revoked_at: at }).where('client_id', '=', clientId).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async updateScope(grantId: string, scope: string): Promise<boolean> {
     const r = await this.k.updateTable('app_links').set({ scope }).where('grant_id', '=', grantId).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
