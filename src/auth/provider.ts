@@ -6,6 +6,9 @@ import type { SmartContextStore } from '../store/smart-context.js';
 import type { AdapterFactory } from './adapter.js';
 import { clientBasedCors } from './client-cors.js';
 import { parseScopes, scopeCovers, type Scope } from './scopes.js';
+import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } from './authorization-errors.js';
+import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
+import { prepareClientMetadata, sentMetadata } from './registration.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
 export interface AccountInfo {
@@ -35,6 +38,8 @@ export interface ProviderDeps {
   readonly allowPrivateFetch: boolean;
   /** A sign-in session ends after this long without use (seconds) */
   readonly sessionIdleSeconds: number;
+  /** The error page shown when the app cannot be redirected to (sandbox mode explains more) */
+  readonly errorPage: ErrorPageOptions;
 }
 
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'] as const;
@@ -121,26 +126,21 @@ export function buildProvider(deps: ProviderDeps): Provider {
         if (value === undefined) throw new errors.InvalidRequest(`aud is required and must be this FHIR server's base URL (${fhirBase})`);
         if (value.replace(/\/$/, '') !== fhirBase) throw new errors.InvalidRequest(`aud "${value}" is not this FHIR server (${fhirBase})`);
       },
-      async launch(_ctx, value, client) {
-        if (value === undefined) return;
-        const l = await deps.contexts.findLaunch(value);
-        if (!l || l.usedAt !== null || l.expiresAt < Date.now() || (l.clientId && l.clientId !== client.clientId)) {
-          throw new errors.InvalidRequest('launch is unknown, expired, already used or issued for another client');
-        }
+      async launch(ctx, value, client) {
+        const problem =
+          value === undefined
+            ? missingLaunchProblem((ctx.oidc.params as { scope?: string } | undefined)?.scope)
+            : launchProblem(await deps.contexts.findLaunch(value), client.clientId, Date.now());
+        if (problem) throw new errors.InvalidRequest(problem);
       },
     },
     extraClientMetadata: {
       // publisher and description are shown to patients on the consent screen.
       properties: ['smart_scope', 'logo_uri', 'tos_uri', 'policy_uri', 'publisher', 'description'],
-      // A SMART app registers SMART scopes in `scope`; oidc-provider only accepts its static scopes there, so the
-      // SMART ones move to smart_scope, the client's allow-list. Runs before schema validation and may mutate.
-      validator(_ctx, key, _value, metadata) {
-        if (key !== 'smart_scope' || typeof metadata.scope !== 'string') return;
-        const all = metadata.scope.split(' ').filter(Boolean);
-        if (metadata.smart_scope === undefined) metadata.smart_scope = all.join(' ');
-        const statics = all.filter((s) => (STATIC_SCOPES as readonly string[]).includes(s));
-        if (statics.length) metadata.scope = statics.join(' ');
-        else delete metadata.scope;
+      // Runs before schema validation (once per property: the first is enough) and may mutate: registrations and
+      // updates are checked field by field, and the SMART scopes move out of `scope` (see registration.ts).
+      validator(ctx, key, _value, metadata) {
+        if (key === 'smart_scope') prepareClientMetadata(metadata as Record<string, unknown>, sentMetadata(ctx), STATIC_SCOPES);
       },
     },
     features: {
@@ -151,6 +151,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       registration: deps.registration.open ? { enabled: true, initialAccessToken: false } : { enabled: true, initialAccessToken: deps.registration.initialAccessToken },
+      // RFC 7592: GET/PUT/DELETE /auth/reg/:client_id with the registration access token, which stays the same.
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => fhirBase,
@@ -188,7 +190,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       ? { fetch: (url: string | URL | Request, options?: RequestInit) => fetch(url, { ...options, dispatcher: undefined } as RequestInit) }
       : {}),
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      // The resource server's TTL (getResourceServerInfo: a sandbox drill may shorten it), else the default.
+      AccessToken: (_ctx, token) => (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
@@ -200,10 +203,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     responseTypes: ['code'],
+    renderError: renderErrorPage(deps.errorPage),
     clientBasedCORS: clientBasedCors,
   };
 
   const provider = new Provider(deps.issuer, configuration);
+  provider.use(explainAuthorizationRedirects);
 
   // SMART token-response members that oidc-provider does not know: added to the finished body for the code
   // exchange and for refresh alike (both expose the grant).
