@@ -27,7 +27,7 @@ export type AdapterFactory = new (model: string) => Adapter;
 /** Told when a grant or a token stops being valid, so cached access decisions can be dropped everywhere. */
 export type RevocationListener = (e: { grantId?: string; tokenHash?: string }) => Promise<void>;
 
-// Tokens whose removal means "revoked" for the FHIR API.
+// Tokens whose removal means "revoked" for the FHIR API (and leaves a tombstone saying so).
 const ACCESS_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
 export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListener): AdapterFactory {
@@ -72,12 +72,12 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
       if (!(await store.consume(this.#model, this.#key(id)))) throw new errors.InvalidGrant(`${this.#model} was already used`);
     }
     async destroy(id: string): Promise<void> {
-      await store.destroy(this.#model, this.#key(id));
+      await store.destroy(this.#model, this.#key(id), { tombstone: ACCESS_MODELS.has(this.#model) });
       if (this.#model === 'Grant') await onRevoke?.({ grantId: id });
       else if (ACCESS_MODELS.has(this.#model)) await onRevoke?.({ tokenHash: this.#key(id) });
     }
     async revokeByGrantId(grantId: string): Promise<void> {
-      await store.revokeByGrantId(this.#model, grantId);
+      await store.revokeByGrantId(this.#model, grantId, { tombstone: ACCESS_MODELS.has(this.#model) });
       if (ACCESS_MODELS.has(this.#model)) await onRevoke?.({ grantId });
     }
   };

@@ -18,6 +18,27 @@ export function effectiveScope(tokenScope: string, grantScope: string | undefine
   return current.filter((g) => issued.some((t) => scopeCovers(t, g))).map((s) => s.raw).join(' ');
 }
 
+/** The fields of a stored AccessToken or ClientCredentials (oidc-provider's payload) that decide access. */
+export interface TokenRecord {
+  readonly clientId?: string;
+  readonly accountId?: string;
+  readonly grantId?: string;
+  readonly scope?: string;
+  readonly aud?: string | readonly string[];
+  /** seconds since epoch */
+  readonly exp?: number;
+  readonly iat?: number;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export type TokenVerdict =
+  | { readonly state: 'active'; readonly grant: AccessGrant; readonly scope: string; readonly accessEndsAt?: number }
+  | { readonly state: 'expired'; readonly expiresAt: number }
+  | { readonly state: 'wrong-audience'; readonly audiences: readonly string[] }
+  /** The token's grant no longer exists (revoked, or removed without its tokens) */
+  | { readonly state: 'grant-gone' }
+  | { readonly state: 'access-ended'; readonly accessEndsAt: number };
+
 export interface TokenResolverOptions {
   readonly fhirBaseUrl: string;
   /** How often to read the shared revocation log; 0 disables polling (single instance, or benchmarks) */
@@ -42,6 +63,11 @@ export class TokenResolver {
     private readonly revocations: RevocationLog,
     private readonly opts: TokenResolverOptions,
   ) {}
+
+  /** The audience a token must carry to be accepted here */
+  get fhirBaseUrl(): string {
+    return this.opts.fhirBaseUrl;
+  }
 
   async start(): Promise<void> {
     this.#seq = await this.revocations.latestSeq();
@@ -92,29 +118,44 @@ export class TokenResolver {
 
   async #load(token: string, hash: string): Promise<AccessGrant | undefined> {
     const at = (await this.provider.AccessToken.find(token)) ?? (await this.provider.ClientCredentials.find(token));
-    if (!at || at.isExpired) return undefined;
-    const aud = (at as { aud?: string | string[] }).aud;
+    if (!at) return undefined;
+    const verdict = await this.assess(at as TokenRecord, hash);
+    return verdict.state === 'active' ? verdict.grant : undefined;
+  }
+
+  /**
+   * Whether a stored token grants access now, and if not the first reason it does not, in the order the API checks:
+   * expiry, audience, grant, the grant's end. Also used by the token inspector (token-status.ts) on rows the
+   * provider no longer hands out, so that both always agree.
+   */
+  async assess(at: TokenRecord, hash: string): Promise<TokenVerdict> {
+    // As oidc-provider's isExpired: exp in whole seconds, expired from that second on.
+    if (at.exp === undefined || at.exp <= Math.floor(Date.now() / 1000)) return { state: 'expired', expiresAt: (at.exp ?? 0) * 1000 };
+    const aud = at.aud;
     const audiences = Array.isArray(aud) ? aud : aud ? [aud] : [];
-    if (!audiences.includes(this.opts.fhirBaseUrl)) return undefined;
-    const grantId = (at as { grantId?: string }).grantId;
+    if (!audiences.includes(this.opts.fhirBaseUrl)) return { state: 'wrong-audience', audiences };
+    const grantId = at.grantId;
     // The grant is the patient's authorization; a token outlives it only if we forget to look.
     const grant = grantId ? await this.provider.Grant.find(grantId) : undefined;
-    if (grantId && !grant) return undefined;
+    if (grantId && !grant) return { state: 'grant-gone' };
     const endsAt = grantId && this.opts.accessEndsAt ? await this.opts.accessEndsAt(grantId) : undefined;
-    if (endsAt !== undefined && endsAt <= Date.now()) return undefined;
-    const extra = ((at as { extra?: Record<string, unknown> }).extra ?? {}) as Record<string, unknown>;
-    return accessGrantFrom({
+    // The clock read after the lookup: an access that ended "now" (e.g. a proxy revoked this millisecond) has ended.
+    if (endsAt !== undefined && endsAt <= Date.now()) return { state: 'access-ended', accessEndsAt: endsAt };
+    const extra = at.extra ?? {};
+    const scope = grant ? effectiveScope(at.scope ?? '', grant.getResourceScope(this.opts.fhirBaseUrl)) : (at.scope ?? '');
+    const accessGrant = accessGrantFrom({
       clientId: at.clientId ?? '',
-      accountId: (at as { accountId?: string }).accountId,
+      accountId: at.accountId,
       grantId,
-      scope: grant ? effectiveScope(at.scope ?? '', grant.getResourceScope(this.opts.fhirBaseUrl)) : (at.scope ?? ''),
+      scope,
       patient: extra.patient,
       fhirUser: extra.fhirUser,
       // A cached token stops working when the grant's access ends, not only when the token expires.
-      exp: Math.min(at.exp ?? 0, endsAt === undefined ? Infinity : Math.floor(endsAt / 1000)),
+      exp: Math.min(at.exp, endsAt === undefined ? Infinity : Math.floor(endsAt / 1000)),
       tokenHash: hash,
       fhirBaseUrl: this.opts.fhirBaseUrl,
     });
+    return { state: 'active', grant: accessGrant, scope, ...(endsAt !== undefined ? { accessEndsAt: endsAt } : {}) };
   }
 
   #remember(token: string, hash: string, grant: AccessGrant): void {

@@ -1,23 +1,36 @@
 // AccessGrant + type + interaction → the constraints every query of the request must satisfy. The patient
 // compartment and SMART v2 granular filters become ordinary search clauses, compiled by the same parser as user
 // queries, AND-ed into the SQL. Deny by default and fail closed: no covering scope → 403; a granular filter we
-// cannot parse makes its scope grant nothing.
+// cannot parse makes its scope grant nothing. Every 403 names the scope the request needed and the scopes the
+// token holds; those words are only put together on the way to a 403.
 import type { AccessGrant } from '../auth/access.js';
 import { applicableScopes } from '../auth/access.js';
-import { INTERACTION_OPERATION, type ResourceScope } from '../auth/scopes.js';
-import type { Clause, IndexData } from '../store/resource-query.js';
+import { INTERACTION_OPERATION, type Operation, type ResourceScope, type ScopeContext } from '../auth/scopes.js';
+import type { Clause, IndexData, TokenCondition } from '../store/resource-query.js';
 import type { Interaction, ResourceDef } from './definitions.js';
-import { FhirError } from './outcome.js';
+import { forbidden } from './outcome.js';
 import { parseSearch } from './search-parse.js';
+
+// service.ts refuses writes outside the policy with the same helper.
+export { forbidden };
 
 /** AND-ed constraints; an empty list means the grant covers every resource of the type. */
 export interface AccessPolicy {
   readonly constraints: readonly Clause[];
+  /**
+   * Present when every scope granting the request carries a granular filter: each such scope with its filter's
+   * clauses. A search that asks for values none of them allow is refused (refuseSearchOutsideFilters) rather than
+   * answered with an empty Bundle.
+   */
+  readonly filters?: readonly ScopeFilter[];
+}
+
+export interface ScopeFilter {
+  readonly scope: ResourceScope;
+  readonly clauses: readonly Clause[];
 }
 
 export const UNRESTRICTED: AccessPolicy = { constraints: [] };
-
-export const forbidden = (diagnostics: string) => new FhirError(403, [{ severity: 'error', code: 'forbidden', diagnostics }]);
 
 export interface PolicyInput {
   readonly grant: AccessGrant;
@@ -30,43 +43,130 @@ export interface PolicyInput {
 }
 
 export function accessPolicy(input: PolicyInput): AccessPolicy {
-  const { grant, type, def, interaction } = input;
+  const { grant, type, interaction } = input;
   const op = INTERACTION_OPERATION[interaction];
   const scopes = applicableScopes(grant, type, op);
   const lists: Clause[][] = [];
+  const filters: ScopeFilter[] = [];
   for (const scope of scopes) {
-    const list = scopeConstraints(scope, input);
-    if (list === undefined) continue;
-    if (list.length === 0) return UNRESTRICTED;
-    lists.push(list);
+    const granted = scopeConstraints(scope, input);
+    if ('unusable' in granted) continue;
+    if (granted.compartment.length + granted.filter.length === 0) return UNRESTRICTED;
+    lists.push([...granted.compartment, ...granted.filter]);
+    if (granted.filter.length) filters.push({ scope, clauses: granted.filter });
   }
-  if (!lists.length) {
-    throw forbidden(`The access token does not allow ${interaction} on ${type}; granted scopes: ${grant.scopes.map((s) => s.raw).join(' ') || '(none for FHIR resources)'}`);
-  }
-  // A type we do not serve was still scope-checked first (403 above), so unknown types only reach here when covered.
-  void def;
-  return { constraints: lists.length === 1 ? lists[0]! : [{ kind: 'any', of: lists }] };
+  // A type we do not serve is still scope-checked first, so an unknown type is 403 unless covered.
+  if (!lists.length) throw forbidden(missingScope(input, scopes));
+  const constraints: Clause[] = lists.length === 1 ? lists[0]! : [{ kind: 'any', of: lists }];
+  return filters.length === lists.length ? { constraints, filters } : { constraints };
 }
 
-/** The clauses one scope imposes, or undefined when the scope cannot grant anything for this request. */
-function scopeConstraints(scope: ResourceScope, input: PolicyInput): Clause[] | undefined {
-  const out: Clause[] = [];
+type ScopeGrant = { readonly compartment: readonly Clause[]; readonly filter: readonly Clause[] } | { readonly unusable: string };
+
+/** The clauses one scope imposes (its compartment, its granular filter), or why it grants nothing for this request. */
+function scopeConstraints(scope: ResourceScope, input: PolicyInput): ScopeGrant {
+  const compartment: Clause[] = [];
   if (scope.context === 'patient') {
-    if (!input.grant.patient) return undefined;
-    out.push({ kind: 'compartment', patientIds: [input.grant.patient] });
+    if (!input.grant.patient) return { unusable: `${scope.raw} applies only with a patient in context, and this token has none (ask for launch/patient)` };
+    compartment.push({ kind: 'compartment', patientIds: [input.grant.patient] });
   } else if (scope.context === 'user' && input.userPatients) {
-    out.push({ kind: 'compartment', patientIds: [...input.userPatients] });
+    compartment.push({ kind: 'compartment', patientIds: [...input.userPatients] });
   }
-  if (scope.query.length) {
-    if (!input.def) return undefined;
-    try {
-      const parsed = parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true });
-      out.push(...parsed.clauses);
-    } catch {
-      return undefined;
+  if (!scope.query.length) return { compartment, filter: [] };
+  if (!input.def) return { unusable: `${scope.raw} has a filter, and ${input.type} is not a type served here` };
+  try {
+    return { compartment, filter: parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true }).clauses };
+  } catch (err) {
+    return { unusable: `the filter of ${scope.raw} is not understood here (${(err as Error).message}), so it grants nothing` };
+  }
+}
+
+const VERB: Readonly<Record<Interaction, string>> = {
+  read: 'Reading',
+  vread: 'Reading a version of',
+  'history-instance': 'Reading the history of',
+  'search-type': 'Searching',
+  create: 'Creating',
+  update: 'Updating',
+  delete: 'Deleting',
+};
+
+/** e.g. "Reading Observation needs patient/Observation.rs (or …); this token holds: patient/Patient.rs" */
+function missingScope(input: PolicyInput, applicable: readonly ResourceScope[]): string {
+  const { grant, type, interaction } = input;
+  const op = INTERACTION_OPERATION[interaction];
+  // Reads and searches go together in practice (and in SMART v1's .read); writes are asked for letter by letter.
+  const reading = op === 'r' || op === 's';
+  const letters = reading ? 'rs' : op;
+  const contexts = tokenContexts(grant);
+  const needed = contexts.map((c) => `${c}/${type}.${letters}`).join(' or ');
+  const v1 = contexts.map((c) => `${c}/${type}.${reading ? 'read' : 'write'}`).join(' or ');
+  const notes = applicable.map((s) => scopeConstraints(s, input)).flatMap((g) => ('unusable' in g ? [g.unusable] : []));
+  if (!input.def) notes.push(`${type} is not a resource type served here (see /metadata)`);
+  return `${VERB[interaction]} ${type} needs ${needed} (or ${v1}, or a wider scope such as ${contexts[0]}/*.${letters})${notes.map((n) => `; ${n}`).join('')}; this token holds: ${heldScopes(grant)}`;
+}
+
+/** The contexts a developer would add a scope in: those the token already uses, else what its launch implies. */
+function tokenContexts(grant: AccessGrant): ScopeContext[] {
+  const used = [...new Set(grant.scopes.map((s) => s.context))];
+  if (used.length) return used;
+  return [grant.patient ? 'patient' : grant.accountId ? 'user' : 'system'];
+}
+
+const heldScopes = (grant: AccessGrant) => grant.scopes.map((s) => s.raw).join(' ') || '(no FHIR resource scopes)';
+
+/**
+ * A search the token's granular filters allow none of (e.g. category=laboratory with only a vital-signs scope):
+ * 403 naming the scope it needs, instead of an empty Bundle that looks like "no lab results". Only token values
+ * the search names explicitly count: a search that does not name a filtered parameter is filtered silently.
+ */
+export function refuseSearchOutsideFilters(policy: AccessPolicy, asked: readonly Clause[], grant: AccessGrant, def: ResourceDef): void {
+  const filters = policy.filters;
+  if (!filters?.length) return;
+  let first: (Conflict & { readonly scope: ResourceScope }) | undefined;
+  for (const f of filters) {
+    const conflict = conflictWith(f.clauses, asked);
+    if (!conflict) return;
+    first ??= { ...conflict, scope: f.scope };
+  }
+  throw forbidden(outsideFilters(first!, grant, def));
+}
+
+type TokenClause = Extract<Clause, { kind: 'token' }>;
+interface Conflict {
+  readonly asked: TokenClause;
+  readonly filter: TokenClause;
+}
+
+/** A clause of the search whose values no value of the same parameter in the filter can match. */
+function conflictWith(filter: readonly Clause[], asked: readonly Clause[]): Conflict | undefined {
+  for (const f of filter) {
+    if (f.kind !== 'token' || f.not) continue;
+    for (const a of asked) {
+      if (a.kind === 'token' && !a.not && a.param === f.param && !a.values.some((v) => f.values.some((w) => tokensOverlap(v, w)))) return { asked: a, filter: f };
     }
   }
-  return out;
+  return undefined;
+}
+
+// Conservative: an empty system ("no system") is not taken as a contradiction, because codes of code-typed
+// elements also match under their FHIR system.
+const tokensOverlap = (a: TokenCondition, b: TokenCondition) =>
+  (a.code === undefined || b.code === undefined || a.code === b.code) && (!a.system || !b.system || a.system === b.system);
+
+const tokenText = (v: TokenCondition) => (v.system === undefined ? (v.code ?? '') : `${v.system}|${v.code ?? ''}`);
+
+const CRUDS: readonly Operation[] = ['c', 'r', 'u', 'd', 's'];
+
+function outsideFilters(c: Conflict & { readonly scope: ResourceScope }, grant: AccessGrant, def: ResourceDef): string {
+  const name = def.params.find((p) => (p.indexAs ?? p.name) === c.asked.param)?.name ?? c.asked.param;
+  // The search may give a bare code (category=laboratory); the scope to ask for names the system the filter uses.
+  const systems = [...new Set(c.filter.values.map((v) => v.system).filter((s) => s))];
+  const letters = CRUDS.filter((o) => c.scope.operations.has(o)).join('');
+  const base = `${c.scope.context}/${def.type}.${letters}`;
+  const needed = c.asked.values.map((v) => `${base}?${name}=${tokenText(v.system === undefined && systems.length === 1 ? { ...v, system: systems[0]! } : v)}`);
+  const asked = c.asked.values.map(tokenText).join(',');
+  return `Searching ${def.type} with ${name}=${asked} needs ${needed.join(' or ')} (or a scope without a ${name} filter, such as ${base}), as none of this token's filters allows ${asked}; this token holds: ${heldScopes(grant)}`;
 }
 
 /** Evaluates constraints against a resource about to be written (no database): compartment, id and token only. */

@@ -28,6 +28,8 @@ const error = (status: number, code: IssueCode, diagnostics: string, expression?
   new FhirError(status, [{ severity: 'error', code, diagnostics, ...(expression ? { expression } : {}) }]);
 
 export const notFound = (diagnostics: string) => error(404, 'not-found', diagnostics);
+/** The token does not allow the request; `diagnostics` names the scope needed and the scopes held. */
+export const forbidden = (diagnostics: string) => error(403, 'forbidden', diagnostics);
 export const gone = (diagnostics: string) => error(410, 'deleted', diagnostics);
 export const badRequest = (diagnostics: string, expression?: readonly string[]) => error(400, 'invalid', diagnostics, expression);
 export const badSearchParam = (param: string, diagnostics: string) => error(400, 'invalid', diagnostics, [param]);

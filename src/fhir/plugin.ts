@@ -10,7 +10,7 @@ import type { FhirService } from './service.js';
 import type { CapabilityStatement } from 'fhir/r4.js';
 import { CORS_HEADERS, answerPreflights } from './cors.js';
 import type { AccessGrant } from '../auth/access.js';
-import { UNRESTRICTED, accessPolicy, type AccessPolicy } from './access-filter.js';
+import { UNRESTRICTED, accessPolicy, refuseSearchOutsideFilters, type AccessPolicy } from './access-filter.js';
 import { resourceDef, type Interaction } from './definitions.js';
 import type { AccessRecorder, AuditedInteraction } from './audit.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
@@ -22,6 +22,11 @@ export interface FhirAuth {
   resolveCached(token: string): AccessGrant | undefined;
   /** Patients whose records of `type` a user/ scope reaches for this user; undefined means every patient (e.g. a clinician) */
   userPatients(grant: AccessGrant, type: string): Promise<readonly string[] | undefined>;
+  /**
+   * Why a token was refused (unknown, expired, revoked, ...), in one sentence; asked only after a refusal. Absent:
+   * the 401 stays terse, as RFC 6750 expects of a production server (the sandbox sets it).
+   */
+  explainRefusal?(token: string): Promise<{ readonly state: string; readonly reason: string }>;
 }
 
 export interface FhirPluginOptions {
@@ -85,7 +90,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
       return done();
     }
     auth.resolve(m[1]!).then((grant) => {
-      if (!grant) return done(invalidToken(realm));
+      if (!grant) return refuse(auth, m[1]!, realm, done);
       req.accessGrant = grant;
       done();
     }, done);
@@ -211,6 +216,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
       }
     }
     const result = await service.search(type, pairs, { strict, policy: access, includePolicy });
+    // Checked on the clauses the search was parsed into, so allowed searches are parsed once; a refused one has run
+    // a query that matched nothing (its filters contradict the token's).
+    if (access.filters) refuseSearchOutsideFilters(access, result.request.clauses, req.accessGrant!, service.definition(type));
     const { request, page } = result;
     const url = (extra: [string, string][]) => {
       const q = new URLSearchParams([...request.canonical, ...extra].map(([k, v]) => [k, v] as [string, string])).toString();
@@ -275,10 +283,24 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   }
 }
 
-function invalidToken(realm: string): FhirError {
-  return new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'The access token is invalid, expired or revoked' }], {
-    'WWW-Authenticate': `${realm}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+const TERSE_REFUSAL = 'The access token is invalid, expired or revoked';
+
+function invalidToken(realm: string, reason = TERSE_REFUSAL): FhirError {
+  // RFC 6750 §3: error_description is a quoted string of printable ASCII without '"' and '\'.
+  const description = reason.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+  return new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: reason }], {
+    'WWW-Authenticate': `${realm}, error="invalid_token", error_description="${description}"`,
   });
+}
+
+/** The 401 for a refused token: explained when the server explains refusals (sandbox), terse otherwise. */
+function refuse(auth: FhirAuth, token: string, realm: string, done: (err?: Error) => void): void {
+  if (!auth.explainRefusal) return done(invalidToken(realm));
+  auth.explainRefusal(token).then(
+    // 'active' here means the token became valid between the two looks (or a race with a revocation): say nothing new.
+    (status) => done(invalidToken(realm, status.state === 'active' ? TERSE_REFUSAL : status.reason)),
+    () => done(invalidToken(realm)),
+  );
 }
 
 /** A policy nothing satisfies: included resources the token may not read are left out, not an error. */

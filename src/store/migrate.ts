@@ -8,6 +8,7 @@ import * as m0004 from './migrations/2026-11-25T0004-oidc-partial-indexes.js';
 import * as m0005 from './migrations/2026-11-25T0005-portal.js';
 import * as m0006 from './migrations/2026-11-25T0006-portal-sessions.js';
 import * as m0007 from './migrations/2026-12-06T0007-audit-file.js';
+import * as m0008 from './migrations/2026-12-07T0008-revoked-tokens.js';
 import * as m0009 from './migrations/2026-12-07T0009-sandbox-launch.js';
 
 interface DialectMigration {
@@ -24,6 +25,7 @@ const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-11-25T0005-portal': m0005,
   '2026-11-25T0006-portal-sessions': m0006,
   '2026-12-06T0007-audit-file': m0007,
+  '2026-12-07T0008-revoked-tokens': m0008,
   '2026-12-07T0009-sandbox-launch': m0009,
 };
 

@@ -106,6 +106,19 @@ export interface RevocationEventTable {
   at: number;
 }
 
+/** A revoked access or client_credentials token, so it can be told from one never issued; pruned after its expiry. */
+export interface RevokedTokenTable {
+  /** sha-256 of the token, as in oidc_model */
+  token_hash: string;
+  /** null for client_credentials tokens, which have no grant */
+  grant_id: string | null;
+  client_id: string | null;
+  /** ms since epoch */
+  revoked_at: number;
+  /** ms since epoch: when the token would have expired */
+  expires_at: number | null;
+}
+
 export interface SigningKeyTable {
   kid: string;
   alg: string;
@@ -218,6 +231,7 @@ export interface Database {
   smart_context: SmartContextTable;
   smart_launch: SmartLaunchTable;
   revocation_event: RevocationEventTable;
+  revoked_tokens: RevokedTokenTable;
   signing_key: SigningKeyTable;
   accounts: AccountTable;
   activation_codes: ActivationCodeTable;
