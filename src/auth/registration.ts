@@ -2,6 +2,7 @@
 // sends is checked here, before oidc-provider's own schema, so a refusal names every field that is wrong and how to
 // fix it; a client_credentials-only backend service gets `response_types: []` inferred. The same error_description
 // splits back into per-field problems for the sandbox's registration form.
+import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { explainScope } from './scope-explain.js';
 import { parseScope, type ResourceScope } from './scopes.js';
@@ -25,6 +26,18 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 const EXAMPLE_REDIRECT = 'http://localhost:3000/callback';
+
+/**
+ * A registration access token for RFC 7592 calls the server makes on a developer's behalf (the sandbox's edit page
+ * calls PUT /auth/reg/:client_id through app.inject with it). It expires, so minting one per edit leaves nothing behind.
+ */
+export async function mintRegistrationAccessToken(provider: Provider, clientId: string, expiresInSeconds = 600): Promise<string> {
+  // The library's typings give this model no constructor arguments; at run time it takes the token's properties.
+  const Model = provider.RegistrationAccessToken as unknown as new (properties: { clientId: string; expiresIn: number }) => { save(): Promise<string | undefined> };
+  const value = await new Model({ clientId, expiresIn: expiresInSeconds }).save();
+  if (!value) throw new Error('the registration access token was not saved');
+  return value;
+}
 
 /** The metadata the developer sent in this request, when this request registers or updates a client. */
 export function sentMetadata(ctx: KoaContextWithOIDC | undefined): Readonly<Record<string, unknown>> | undefined {
@@ -280,7 +293,16 @@ const METADATA_FIELDS = new Set([
  */
 export function registrationFieldErrors(errorDescription: string): FieldError[] {
   const problems: FieldError[] = [];
-  for (const part of errorDescription.split(/; (?=[a-z][a-z0-9_]*: )/)) {
+  // A new problem starts at "; <metadata name>: " (values in messages are quoted without spaces, so never look alike).
+  const parts: string[] = [];
+  let start = 0;
+  for (const m of errorDescription.matchAll(/; ([a-z][a-z0-9_]*): /g)) {
+    if (!METADATA_FIELDS.has(m[1]!)) continue;
+    parts.push(errorDescription.slice(start, m.index));
+    start = m.index + 2;
+  }
+  parts.push(errorDescription.slice(start));
+  for (const part of parts) {
     if (!part.trim()) continue;
     const named = /^([a-z][a-z0-9_]*)(: )?/.exec(part);
     const field = named && METADATA_FIELDS.has(named[1]!) ? named[1]! : undefined;
