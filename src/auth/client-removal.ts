@@ -27,9 +27,7 @@ export class StaticClientError extends Error {
 /** Ends every grant and token of a client that is gone (or going). */
 export async function endClientAccess(deps: ClientRemovalDeps, clientId: string): Promise<void> {
   for (const grantId of await deps.records.ids('Grant', clientId)) await deps.revokeGrant(grantId);
-  const tokens = await deps.records.ids('ClientCredentials', clientId);
-  await deps.records.deleteAll('ClientCredentials', clientId);
-  for (const hash of tokens) await deps.tokenRevoked(hash);
+  for (const hash of await deps.records.deleteAll('ClientCredentials', clientId, { tombstone: true })) await deps.tokenRevoked(hash);
   await deps.records.deleteAll('RegistrationAccessToken', clientId);
   await deps.onClientDeleted?.(clientId, Date.now());
 }

@@ -247,6 +247,8 @@ t.test('deleting a client ends its grants and tokens at once', async (t) => {
   const expectEnded = async (t: Test, s: Awaited<ReturnType<typeof setUp>>) => {
     t.equal((await fhirGet(server, '/Patient/daniel-kim', s.tokens.access_token)).status, 401, "the app's access token answers 401 at once");
     t.equal((await fhirGet(server, '/Patient/daniel-kim', s.ccToken)).status, 401, "the backend service's token answers 401 at once");
+    t.equal((await server.auth!.tokenStatus(s.ccToken)).state, 'revoked', 'and reads as revoked, not unknown');
+    t.equal((await server.auth!.tokenStatus(s.tokens.access_token)).state, 'revoked');
     t.equal((await server.portal!.appLinks.find(s.grantId))?.revokedAt !== null, true, 'the connected-app row is revoked');
     t.notOk(await server.auth!.provider.Grant.find(s.grantId), 'the grant is gone');
     t.notOk(await server.auth!.provider.RefreshToken.find(s.tokens.refresh_token!), 'the refresh token is gone');
