@@ -28,9 +28,11 @@ export interface LabChartInput {
   readonly range?: ReferenceRange;
 }
 
-const WIDTH = 440;
-const HEIGHT = 240;
-const PLOT = { left: 52, right: 424, top: 28, bottom: 200 } as const;
+// Small user units, so that on a phone (the chart ~330 px wide) 13-unit text stays about 12 px.
+const WIDTH = 360;
+const HEIGHT = 220;
+const PLOT = { left: 46, right: 346, top: 26, bottom: 184 } as const;
+const FONT = 13;
 const DAY = 86_400_000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 const COLOURS = { text: '#3d4551', grid: '#dfe1e2', axis: '#71767a', band: '#dcefe0', series: '#005ea2', flagged: '#b50909' } as const;
@@ -92,9 +94,11 @@ const TIME_STEPS: readonly Step[] = [
   ['year', 25],
 ];
 
-/** Calendar-aligned ticks (UTC) between t0 and t1: the finest step that gives at most `maxTicks`. */
-export function timeTicks(t0: number, t1: number, maxTicks = 5): TimeTick[] {
+/** Calendar-aligned ticks (UTC) between t0 and t1: the finest step that gives at most `maxTicks` (years: two more). */
+export function timeTicks(t0: number, t1: number, maxTicks = 4): TimeTick[] {
   for (const [unit, n] of TIME_STEPS) {
+    // "2024" takes half the room of "Apr 2024": years can stand closer together.
+    const limit = unit === 'year' ? maxTicks + 2 : maxTicks;
     const ticks: TimeTick[] = [];
     const start = new Date(t0);
     let y = start.getUTCFullYear();
@@ -102,7 +106,7 @@ export function timeTicks(t0: number, t1: number, maxTicks = 5): TimeTick[] {
     let d = unit === 'day' ? start.getUTCDate() : 1;
     if (unit === 'year') y = Math.ceil(y / n) * n;
     if (unit === 'month') m = Math.ceil(m / n) * n;
-    for (let t = Date.UTC(y, m, d); t <= t1 && ticks.length <= maxTicks; ) {
+    for (let t = Date.UTC(y, m, d); t <= t1 && ticks.length <= limit; ) {
       if (t >= t0) {
         const date = new Date(t);
         const label =
@@ -113,7 +117,7 @@ export function timeTicks(t0: number, t1: number, maxTicks = 5): TimeTick[] {
       else if (unit === 'month') t = Date.UTC(new Date(t).getUTCFullYear(), new Date(t).getUTCMonth() + n, 1);
       else t = Date.UTC(new Date(t).getUTCFullYear() + n, 0, 1);
     }
-    if (ticks.length <= maxTicks) return ticks;
+    if (ticks.length <= limit) return ticks;
   }
   return [];
 }
@@ -161,11 +165,11 @@ export function labChartSvg(input: LabChartInput): SafeHtml {
 
   const grid = scale.ticks.map(
     (v) =>
-      html`<line x1="${px(PLOT.left)}" x2="${px(PLOT.right)}" y1="${px(y(v))}" y2="${px(y(v))}" stroke="${COLOURS.grid}" stroke-width="1"/><text x="${px(PLOT.left - 8)}" y="${px(y(v) + 4)}" text-anchor="end" font-size="12" fill="${COLOURS.text}">${formatNumber(v)}</text>`,
+      html`<line x1="${px(PLOT.left)}" x2="${px(PLOT.right)}" y1="${px(y(v))}" y2="${px(y(v))}" stroke="${COLOURS.grid}" stroke-width="1"/><text x="${px(PLOT.left - 8)}" y="${px(y(v) + 4.5)}" text-anchor="end" font-size="${FONT}" fill="${COLOURS.text}">${formatNumber(v)}</text>`,
   );
   const xTicks = timeTicks(t0, t1).map(
     (tick) =>
-      html`<line x1="${px(x(tick.time))}" x2="${px(x(tick.time))}" y1="${px(PLOT.bottom)}" y2="${px(PLOT.bottom + 5)}" stroke="${COLOURS.axis}"/><text x="${px(x(tick.time))}" y="${px(PLOT.bottom + 20)}" text-anchor="middle" font-size="12" fill="${COLOURS.text}">${tick.label}</text>`,
+      html`<line x1="${px(x(tick.time))}" x2="${px(x(tick.time))}" y1="${px(PLOT.bottom)}" y2="${px(PLOT.bottom + 5)}" stroke="${COLOURS.axis}"/><text x="${px(x(tick.time))}" y="${px(PLOT.bottom + 21)}" text-anchor="middle" font-size="${FONT}" fill="${COLOURS.text}">${tick.label}</text>`,
   );
   const line = points.length > 1 ? html`<polyline class="series" points="${points.map((p) => `${px(x(p.time))},${px(y(p.value))}`).join(' ')}" fill="none" stroke="${COLOURS.series}" stroke-width="2"/>` : '';
   const markers = points.map((p) => {
@@ -186,5 +190,5 @@ export function labChartSvg(input: LabChartInput): SafeHtml {
     .filter(Boolean)
     .join(' ');
 
-  return html`<svg xmlns="http://www.w3.org/2000/svg" class="lab-chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${input.id}-title ${input.id}-desc"><title id="${input.id}-title">${input.name} over time</title><desc id="${input.id}-desc">${summary}</desc>${band}${grid}<line x1="${px(PLOT.left)}" x2="${px(PLOT.right)}" y1="${px(PLOT.bottom)}" y2="${px(PLOT.bottom)}" stroke="${COLOURS.axis}" stroke-width="1"/>${xTicks}<text class="unit" x="4" y="14" font-size="12" font-weight="600" fill="${COLOURS.text}">${input.unit}</text>${line}${markers}</svg>`;
+  return html`<svg xmlns="http://www.w3.org/2000/svg" class="lab-chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${input.id}-title ${input.id}-desc"><title id="${input.id}-title">${input.name} over time</title><desc id="${input.id}-desc">${summary}</desc>${band}${grid}<line x1="${px(PLOT.left)}" x2="${px(PLOT.right)}" y1="${px(PLOT.bottom)}" y2="${px(PLOT.bottom)}" stroke="${COLOURS.axis}" stroke-width="1"/>${xTicks}<text class="unit" x="4" y="15" font-size="${FONT}" font-weight="600" fill="${COLOURS.text}">${input.unit}</text>${line}${markers}</svg>`;
 }

@@ -93,9 +93,13 @@ function labSeries(series: LabSeries, index: number): SafeHtml {
 
 const medicationName = (m: MedicationStatement): string => conceptText(m.medicationCodeableConcept) || m.medicationReference?.display || 'Unnamed medicine';
 
+const medicationStart = (m: MedicationStatement) => m.effectivePeriod?.start ?? m.effectiveDateTime ?? '';
+
+/** Active medicines first, then the most recently started. */
 function medications(items: readonly MedicationStatement[]): SafeHtml {
-  return html`<ul class="items">${items.map((m) => {
-    const since = formatFhirDate(m.effectivePeriod?.start ?? m.effectiveDateTime);
+  const sorted = [...items].sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active') || medicationStart(b).localeCompare(medicationStart(a)));
+  return html`<ul class="items">${sorted.map((m) => {
+    const since = formatFhirDate(medicationStart(m));
     const meta = [m.status ? m.status[0]!.toUpperCase() + m.status.slice(1).replace(/-/g, ' ') : '', since ? `since ${since}` : ''].filter(Boolean).join(' · ');
     return html`<li><span class="item-name">${medicationName(m)}</span>${m.dosage?.[0]?.text ? html`<span class="item-detail">${m.dosage[0].text}</span>` : ''}${meta ? html`<span class="item-meta">${meta}</span>` : ''}</li>`;
   })}</ul>`;
