@@ -104,6 +104,8 @@ export async function buildExampleApp(options: ExampleAppOptions): Promise<Fasti
     if (withoutTrailingSlash(iss) !== fhirBaseUrl) {
       return page(reply, 400, messagePage({ title: 'Unknown health record server', paragraphs: [`This app is set up for ${fhirBaseUrl} and will not connect to ${iss}.`, 'If you opened a link you were sent, close it. Otherwise ask the app’s developer to configure this server.'] }));
     }
+    // The OAuth endpoints came from this same server's smart-configuration at start (discoverSmart). An app that
+    // serves many EHRs would look up `${iss}/.well-known/smart-configuration` here, after checking iss the same way.
     return reply.redirect(await oauth.authorizeUrl(req, reply, { aud: fhirBaseUrl, launch }));
   });
 

@@ -26,12 +26,19 @@ async function discoverWhenUp(): Promise<SmartEndpoints> {
   }
 }
 
+let endpoints: SmartEndpoints;
+try {
+  endpoints = await discoverWhenUp();
+} catch (err) {
+  console.error(`${config.fhirBaseUrl} is not a SMART server this app can use: ${(err as Error).message}`);
+  process.exit(1);
+}
 const app = await buildExampleApp({
   fhirBaseUrl: config.fhirBaseUrl,
   publicUrl: config.publicUrl,
   clientId: config.clientId,
   ...(config.clientSecret ? { clientSecret: config.clientSecret } : {}),
-  endpoints: await discoverWhenUp(),
+  endpoints,
   logger: { level: process.env.LOG_LEVEL ?? 'info' },
 });
 await app.listen({ port: config.port, host: 'localhost' });

@@ -102,6 +102,14 @@ t.test('example app', async (t) => {
     t.match(incomplete.html, /This launch link is incomplete/);
   });
 
+  t.test('a flow started at another loopback name is sent to PUBLIC_URL first, where its cookies must live', async (t) => {
+    const port = new URL(example.base).port;
+    const res = await fetch(`http://localhost:${port}/connect`, { redirect: 'manual' });
+    t.equal(res.status, 302);
+    t.equal(res.headers.get('location'), `${example.base}/connect`, 'to the same path on 127.0.0.1');
+    t.equal(res.headers.getSetCookie().length, 0, 'before any state cookie is set');
+  });
+
   t.test('unticking Lab results shows them as not shared, the rest as usual', async (t) => {
     const browser = new AppBrowser(example);
     const page = await browser.connect('/connect', { ...MARIA, keepGroups: (offered) => offered.filter((g) => g !== 'labs') });
