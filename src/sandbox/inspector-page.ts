@@ -55,8 +55,11 @@ export async function inspectorPage(app: FastifyInstance, deps: SandboxPageDeps)
     add('Expires', time(status.expiresAt));
     add('Revoked', time(status.revokedAt));
     add('Access ends', time(status.accessEndsAt));
-    add('Scopes in force', status.state === 'active' ? status.scope || '(none)' : undefined, true);
-    add('Scopes as issued', status.issuedScope, true);
+    const scopes = (label: string, text: string | undefined) => {
+      if (text !== undefined) rows.push({ label, value: text || '(none)', wide: true, list: text.split(' ').filter(Boolean) });
+    };
+    scopes('Scopes in force', status.state === 'active' ? status.scope : undefined);
+    scopes('Scopes as issued', status.issuedScope);
     const judged = status.state === 'unknown' ? [] : judgeScopes(status, context?.requestedScope, facts);
     return {
       stateText: STATE_TEXT[status.state] ?? status.state,

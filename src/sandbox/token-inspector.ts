@@ -5,6 +5,7 @@ import { STATIC_SCOPES, allowedScopes } from '../auth/provider.js';
 import { explainScope } from '../auth/scope-explain.js';
 import { parseScope, parseScopes, scopeCovers } from '../auth/scopes.js';
 import type { TokenStatus } from '../auth/token-status.js';
+import { permissionGroup, scopeGroups } from '../portal/permissions.js';
 
 export type ScopeVerdict = 'granted' | 'unticked' | 'not-allowed' | 'expired' | 'revoked' | 'not-understood';
 
@@ -54,7 +55,7 @@ export function judgeScopes(status: TokenStatus, requested: string | undefined, 
       if (status.state === 'revoked') return { scope: raw, verdict: 'revoked', why: `Granted, but access was revoked at ${when(status.revokedAt)}.` };
       if (status.state !== 'active') return { scope: raw, verdict: 'expired', why: status.reason };
       return partly
-        ? { scope: raw, verdict: 'unticked', why: `Only in part: the patient unticked some of the data. The token holds ${kept.join(' ')}.` }
+        ? { scope: raw, verdict: 'unticked', why: partlyKept(raw, kept) }
         : { scope: raw, verdict: 'granted', why: 'The token holds it.' };
     }
     if (raw === 'offline_access' || raw === 'online_access') return { scope: raw, verdict: 'unticked', why: 'The patient chose access only while they use the app: no refresh token.' };
@@ -62,4 +63,13 @@ export function judgeScopes(status: TokenStatus, requested: string | undefined, 
     if (parsed.kind !== 'resource') return { scope: raw, verdict: 'unticked', why: 'Not granted in this authorization.' };
     return { scope: raw, verdict: 'unticked', why: 'The patient unticked this kind of data on the consent page.' };
   });
+}
+
+/** "Only in part: the patient unticked Lab results; the token keeps Vital signs and Other health measurements." */
+function partlyKept(raw: string, kept: readonly string[]): string {
+  const label = (k: string) => permissionGroup(k)?.label ?? k;
+  const keptGroups = new Set(kept.flatMap(scopeGroups));
+  const unticked = scopeGroups(raw).filter((g) => !keptGroups.has(g));
+  const list = (keys: Iterable<string>) => [...keys].map(label).join(', ');
+  return `Only in part: the patient unticked ${list(unticked) || 'some of the data'}; the token keeps ${list(keptGroups) || kept.join(' ')} (as ${kept.length} narrower scope${kept.length === 1 ? '' : 's'}).`;
 }

@@ -185,7 +185,8 @@ export type Verdict = 'granted' | 'unticked' | 'not-allowed' | 'expired' | 'revo
 export interface InspectionView {
   readonly stateText: string;
   readonly reason: string;
-  readonly facts: readonly { readonly label: string; readonly value: string; readonly wide?: boolean }[];
+  /** `list`: shown one per line as code (scope strings) */
+  readonly facts: readonly { readonly label: string; readonly value: string; readonly wide?: boolean; readonly list?: readonly string[] }[];
   readonly scopes: readonly { readonly scope: string; readonly verdict: Verdict; readonly verdictText: string; readonly why: string }[];
 }
 
