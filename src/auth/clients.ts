@@ -35,8 +35,8 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     description: 'An example app for developers: shows your lab results over time as graphs, with your vital signs, medicines, allergies and immunizations.',
     token_endpoint_auth_method: 'none',
     redirect_uris: ['http://localhost:8081/callback', 'http://127.0.0.1:8081/callback'],
-    // Its launch URL is http://localhost:8081/launch, but no initiate_login_uri here: oidc-provider accepts only https
-    // for it and refuses the whole client (invalid_client_metadata) otherwise.
+    // Where the launch simulator opens it (an http loopback launch URL is kept as launch_uri, see registration.ts).
+    initiate_login_uri: 'http://localhost:8081/launch',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     scope:

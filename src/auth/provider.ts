@@ -8,7 +8,7 @@ import { clientBasedCors } from './client-cors.js';
 import { parseScopes, scopeCovers, type Scope } from './scopes.js';
 import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } from './authorization-errors.js';
 import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
-import { prepareClientMetadata, sentMetadata } from './registration.js';
+import { prepareClientMetadata, presentRegisteredScope, sentMetadata } from './registration.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
 export interface AccountInfo {
@@ -136,7 +136,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     extraClientMetadata: {
       // publisher and description are shown to patients on the consent screen.
-      properties: ['smart_scope', 'logo_uri', 'tos_uri', 'policy_uri', 'publisher', 'description'],
+      // launch_uri: an http launch URL on loopback, which initiate_login_uri may not hold (registration.ts).
+      properties: ['smart_scope', 'logo_uri', 'tos_uri', 'policy_uri', 'publisher', 'description', 'launch_uri'],
       // Runs before schema validation (once per property: the first is enough) and may mutate: registrations and
       // updates are checked field by field, and the SMART scopes move out of `scope` (see registration.ts).
       validator(ctx, key, _value, metadata) {
@@ -209,6 +210,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(deps.issuer, configuration);
   provider.use(explainAuthorizationRedirects);
+  provider.use(presentRegisteredScope);
 
   // SMART token-response members that oidc-provider does not know: added to the finished body for the code
   // exchange and for refresh alike (both expose the grant).

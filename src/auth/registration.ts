@@ -53,19 +53,59 @@ export function sentMetadata(ctx: KoaContextWithOIDC | undefined): Readonly<Reco
  */
 export function prepareClientMetadata(metadata: Record<string, unknown>, sent: Readonly<Record<string, unknown>> | undefined, staticScopes: readonly string[]): void {
   if (sent) {
+    // `scope` as sent is the allow-list (smart_scope is derived below); a body holding only smart_scope, as read
+    // before responses showed the whole list in `scope`, still means that list.
+    if (metadata.scope === undefined && typeof sent.smart_scope === 'string') metadata.scope = sent.smart_scope;
+    delete metadata.smart_scope;
     inferBackendService(metadata, sent);
     const problems = registrationProblems(metadata);
     if (problems.length) throw new errors.InvalidClientMetadata(describe(problems));
-    // What was sent is the allow-list now, whatever smart_scope an earlier read of the client returned.
-    if (typeof metadata.scope === 'string') metadata.smart_scope = metadata.scope.split(' ').filter(Boolean).join(' ');
-    else delete metadata.smart_scope;
   }
+  moveLoopbackLaunchUri(metadata);
   if (typeof metadata.scope !== 'string') return;
   const all = metadata.scope.split(' ').filter(Boolean);
   if (metadata.smart_scope === undefined) metadata.smart_scope = all.join(' ');
   const statics = all.filter((s) => staticScopes.includes(s));
   if (statics.length) metadata.scope = statics.join(' ');
   else delete metadata.scope;
+}
+
+// The routes whose response is the client's metadata (RFC 7591 §3.2.1, RFC 7592 §2.1, §2.2).
+const METADATA_ROUTES = new Set(['registration', 'client', 'client_update']);
+
+/**
+ * Provider middleware: a developer reads back `scope` as registered (every scope, SMART ones too), not our split
+ * into oidc-provider's static `scope` and `smart_scope`; so a read, edited and PUT back, keeps the allow-list.
+ */
+export async function presentRegisteredScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const body = ctx.body as Record<string, unknown> | undefined;
+  if (!ctx.oidc || !METADATA_ROUTES.has(ctx.oidc.route) || typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  if (typeof body.smart_scope === 'string') body.scope = body.smart_scope;
+  delete body.smart_scope;
+  if (typeof body.launch_uri === 'string' && body.initiate_login_uri === undefined) body.initiate_login_uri = body.launch_uri;
+  delete body.launch_uri;
+}
+
+const isLoopbackHttp = (u: URL) => u.protocol === 'http:' && (LOCAL_HOSTS.has(u.hostname) || u.hostname === '[::1]');
+
+/**
+ * oidc-provider accepts only https in initiate_login_uri, but a developer's app runs on http://localhost: such a
+ * launch URL is kept in our own `launch_uri` property (read wherever a launch URL is needed, shown back as
+ * initiate_login_uri), so local apps can be launched like deployed ones.
+ */
+function moveLoopbackLaunchUri(metadata: Record<string, unknown>): void {
+  const v = metadata.initiate_login_uri;
+  const u = typeof v === 'string' ? URL.parse(v) : null;
+  if (!u || !isLoopbackHttp(u)) return;
+  metadata.launch_uri = v;
+  delete metadata.initiate_login_uri;
+}
+
+/** The app's launch URL (initiate_login_uri, or its loopback http stand-in), if it registered one. */
+export function launchUriOf(metadata: Readonly<Record<string, unknown>>): string | undefined {
+  const v = metadata.initiate_login_uri ?? metadata.launch_uri;
+  return typeof v === 'string' ? v : undefined;
 }
 
 /**
@@ -235,8 +275,8 @@ function checkLinks(md: Readonly<Record<string, unknown>>, add: Add): void {
   }
   if (md.initiate_login_uri !== undefined) {
     const u = typeof md.initiate_login_uri === 'string' ? URL.parse(md.initiate_login_uri) : null;
-    if (!u || u.protocol !== 'https:') {
-      add('initiate_login_uri', `${shown(md.initiate_login_uri)}: the launch URL must be an https URL (http is refused even on localhost) - serve your launch page over https, or leave initiate_login_uri out while testing locally`);
+    if (!u || (u.protocol !== 'https:' && !isLoopbackHttp(u))) {
+      add('initiate_login_uri', `${shown(md.initiate_login_uri)}: the launch URL must be an https URL, or http on localhost/127.0.0.1 while developing - e.g. https://app.example/launch`);
     }
   }
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import type { OidcModelStore } from '../store/oidc-models.js';
-import { registrationFieldErrors } from '../auth/registration.js';
+import { launchUriOf, registrationFieldErrors } from '../auth/registration.js';
 
 export type ClientKind = 'public' | 'secret' | 'keys' | 'backend';
 
@@ -162,7 +162,7 @@ function appFrom(md: Readonly<Record<string, unknown>>, editable: boolean): Sand
     kind: kindOf(md),
     editable,
     redirectUris: (md.redirect_uris as string[] | undefined) ?? [],
-    ...(typeof md.initiate_login_uri === 'string' ? { launchUri: md.initiate_login_uri } : {}),
+    ...(launchUriOf(md) ? { launchUri: launchUriOf(md)! } : {}),
     scope,
     metadata: md,
   };

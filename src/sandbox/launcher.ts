@@ -2,6 +2,7 @@
 // encounter and the simulator's options), and the URL that opens the app with `iss` and `launch`.
 import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
+import { launchUriOf } from '../auth/registration.js';
 import type { FhirService } from '../fhir/service.js';
 import type { LaunchOptions, SmartContextStore, StoredLaunch } from '../store/smart-context.js';
 
@@ -77,8 +78,7 @@ export class Launcher {
     const iss = launch.options?.drill === 'wrong-aud' ? this.deps.wrongAudBaseUrl : this.deps.fhirBaseUrl;
     const query = `iss=${encodeURIComponent(iss)}&launch=${launch.id}`;
     const client = launch.clientId ? await this.deps.provider.Client.find(launch.clientId) : undefined;
-    const md = client?.metadata() as { initiate_login_uri?: string; launch_uri?: string } | undefined;
-    const base = md?.initiate_login_uri ?? md?.launch_uri;
+    const base = client ? launchUriOf(client.metadata() as Record<string, unknown>) : undefined;
     return { iss, query, ...(base ? { launchUrl: `${base}${base.includes('?') ? '&' : '?'}${query}` } : {}) };
   }
 
