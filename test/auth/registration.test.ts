@@ -88,12 +88,14 @@ t.test('dynamic registration', async (t) => {
     t.equal((await fhirGet(server, '/Patient/daniel-kim', token.body.access_token as string)).status, 200);
   });
 
-  t.test('SMART scopes register as the client\'s allow-list; the static ones stay in scope', async (t) => {
+  t.test('SMART scopes register as the client\'s allow-list, and the response shows scope as registered', async (t) => {
     const lab = 'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
     const { status, body } = await register(server, { ...PUBLIC_APP, scope: `openid fhirUser launch/patient ${lab}` });
     t.equal(status, 201, JSON.stringify(body));
-    t.equal(body.smart_scope, `openid fhirUser launch/patient ${lab}`);
-    t.equal(body.scope, 'openid fhirUser launch/patient');
+    t.equal(body.scope, `openid fhirUser launch/patient ${lab}`);
+    t.equal(body.smart_scope, undefined, 'the internal split stays internal');
+    const client = await server.auth!.provider.Client.find(body.client_id as string);
+    t.equal(client!.metadata().smart_scope, `openid fhirUser launch/patient ${lab}`, 'the allow-list the token endpoint applies');
   });
 
   const refusals: readonly { name: string; metadata: Record<string, unknown>; error: string; field: string; fix: RegExp }[] = [
@@ -173,7 +175,7 @@ t.test('RFC 7592 client management with the registration access token', async (t
     const { status, body } = await management(server, 'GET', clientId, token);
     t.equal(status, 200);
     t.equal(body.client_name, PUBLIC_APP.client_name);
-    t.equal(body.smart_scope, 'launch/patient patient/*.rs');
+    t.equal(body.scope, 'launch/patient patient/*.rs');
   });
 
   t.test('a wrong token is refused', async (t) => {
@@ -190,10 +192,22 @@ t.test('RFC 7592 client management with the registration access token', async (t
     });
     t.equal(status, 200, JSON.stringify(body));
     t.equal(body.client_name, 'Renamed App');
-    t.equal(body.smart_scope, 'launch/patient patient/Observation.rs');
+    t.equal(body.scope, 'launch/patient patient/Observation.rs');
+    t.equal((await server.auth!.provider.Client.find(clientId))!.metadata().smart_scope, 'launch/patient patient/Observation.rs', 'the new allow-list applies');
     t.equal(body.registration_access_token, token);
     const read = await management(server, 'GET', clientId, token);
     t.same(read.body.redirect_uris, [REDIRECT, 'http://127.0.0.1:9/other']);
+  });
+
+  t.test('a client read, edited and PUT back keeps its scopes', async (t) => {
+    const { body: read } = await management(server, 'GET', clientId, token);
+    const { registration_access_token: _r, registration_client_uri: _u, client_id_issued_at: _i, client_secret_expires_at: _e, ...editable } = read;
+    const { status, body } = await management(server, 'PUT', clientId, token, { ...editable, client_name: 'Edited Again' });
+    t.equal(status, 200, JSON.stringify(body));
+    t.equal(body.client_name, 'Edited Again');
+    t.equal(read.scope, 'launch/patient patient/Observation.rs', 'read back as last written');
+    t.equal(body.scope, 'launch/patient patient/Observation.rs');
+    t.equal((await server.auth!.provider.Client.find(clientId))!.metadata().smart_scope, 'launch/patient patient/Observation.rs', 'the allow-list survives the round trip');
   });
 
   t.test('PUT with a mistake is refused per field like a registration', async (t) => {
