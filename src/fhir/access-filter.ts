@@ -51,8 +51,8 @@ export function accessPolicy(input: PolicyInput): AccessPolicy {
   for (const scope of scopes) {
     const granted = scopeConstraints(scope, input);
     if ('unusable' in granted) continue;
-    if (granted.compartment.length + granted.filter.length === 0) return UNRESTRICTED;
-    lists.push([...granted.compartment, ...granted.filter]);
+    if (granted.clauses.length === 0) return UNRESTRICTED;
+    lists.push(granted.clauses);
     if (granted.filter.length) filters.push({ scope, clauses: granted.filter });
   }
   // A type we do not serve is still scope-checked first, so an unknown type is 403 unless covered.
@@ -61,21 +61,26 @@ export function accessPolicy(input: PolicyInput): AccessPolicy {
   return filters.length === lists.length ? { constraints, filters } : { constraints };
 }
 
-type ScopeGrant = { readonly compartment: readonly Clause[]; readonly filter: readonly Clause[] } | { readonly unusable: string };
+/** `clauses`: everything the scope imposes (compartment and filter); `filter`: its granular filter alone. */
+type ScopeGrant = { readonly clauses: Clause[]; readonly filter: readonly Clause[] } | { readonly unusable: string };
 
-/** The clauses one scope imposes (its compartment, its granular filter), or why it grants nothing for this request. */
+const NO_FILTER: readonly Clause[] = [];
+
+/** The clauses one scope imposes, or why it grants nothing for this request. */
 function scopeConstraints(scope: ResourceScope, input: PolicyInput): ScopeGrant {
-  const compartment: Clause[] = [];
+  const clauses: Clause[] = [];
   if (scope.context === 'patient') {
     if (!input.grant.patient) return { unusable: `${scope.raw} applies only with a patient in context, and this token has none (ask for launch/patient)` };
-    compartment.push({ kind: 'compartment', patientIds: [input.grant.patient] });
+    clauses.push({ kind: 'compartment', patientIds: [input.grant.patient] });
   } else if (scope.context === 'user' && input.userPatients) {
-    compartment.push({ kind: 'compartment', patientIds: [...input.userPatients] });
+    clauses.push({ kind: 'compartment', patientIds: [...input.userPatients] });
   }
-  if (!scope.query.length) return { compartment, filter: [] };
+  if (!scope.query.length) return { clauses, filter: NO_FILTER };
   if (!input.def) return { unusable: `${scope.raw} has a filter, and ${input.type} is not a type served here` };
   try {
-    return { compartment, filter: parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true }).clauses };
+    const filter = parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true }).clauses;
+    clauses.push(...filter);
+    return { clauses, filter };
   } catch (err) {
     return { unusable: `the filter of ${scope.raw} is not understood here (${(err as Error).message}), so it grants nothing` };
   }
