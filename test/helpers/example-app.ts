@@ -24,6 +24,8 @@ export async function startExampleApp(t: Test, server: SmartServer, opts: Partia
   const client = await registerClient(server, {
     client_name: 'Example Lab Viewer',
     redirect_uris: [`${base}/callback`],
+    // The launch simulator opens the app here with iss and launch.
+    initiate_login_uri: `${base}/launch`,
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     scope: EXAMPLE_APP_SCOPE,
