@@ -72,7 +72,8 @@ t.test('upgrading moves the audit rows an earlier version kept in the main datab
 
   const upgraded = openDb({ kind: 'sqlite', filename: `${dir}old.db` });
   t.teardown(() => upgraded.close());
-  t.same(await migrateToLatest(upgraded), ['2026-12-06T0007-audit-file']);
+  // Later migrations run after it too; what matters here is that the audit move runs, first.
+  t.same((await migrateToLatest(upgraded))[0], '2026-12-06T0007-audit-file');
   const moved = await new AuditLogStore(upgraded).listForPatients(['p-old'], 10);
   t.same(
     moved.map((e) => [e.id, e.resourceId]),
