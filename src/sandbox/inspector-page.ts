@@ -3,7 +3,7 @@
 // shows anything about a token the visitor does not hold.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { clientApp } from '../portal/presenters.js';
-import type { SandboxPageDeps } from './sandbox-deps.js';
+import { LAST_LAUNCH_COOKIE, type SandboxPageDeps } from './sandbox-deps.js';
 import { judgeScopes, type ClientFacts } from './token-inspector.js';
 import { renderTokenInspector, type InspectionView } from './views.js';
 
@@ -69,7 +69,12 @@ export async function inspectorPage(app: FastifyInstance, deps: SandboxPageDeps)
     };
   };
 
-  app.get('/sandbox/token', async (_req, reply) => html(reply, 200, renderTokenInspector({ csrfToken: reply.generateCsrf(), token: '' })));
+  app.get('/sandbox/token', async (req, reply) => {
+    // The simulator remembers this browser's last launch: offer its token without copying it by hand.
+    const last = req.cookies[LAST_LAUNCH_COOKIE];
+    const lastLaunch = last && /^[A-Za-z0-9_-]{1,64}$/.test(last) && (await deps.contexts.launchToken(last)) ? last : undefined;
+    return html(reply, 200, renderTokenInspector({ csrfToken: reply.generateCsrf(), token: '', ...(lastLaunch ? { lastLaunch } : {}) }));
+  });
 
   app.post<{ Body: Form }>('/sandbox/token', { preHandler: app.csrfProtection }, async (req, reply) => {
     const launch = one(req.body?.launch);

@@ -190,6 +190,6 @@ export interface InspectionView {
   readonly scopes: readonly { readonly scope: string; readonly verdict: Verdict; readonly verdictText: string; readonly why: string }[];
 }
 
-export function renderTokenInspector(m: { readonly csrfToken: string; readonly token: string; readonly result?: InspectionView; readonly error?: string }): string {
+export function renderTokenInspector(m: { readonly csrfToken: string; readonly token: string; readonly result?: InspectionView; readonly error?: string; readonly lastLaunch?: string }): string {
   return render('token', 'Token inspector', '/sandbox/token', { ...m, errorList: m.error ? [{ href: '#field-token', text: m.error }] : [] });
 }

@@ -192,6 +192,8 @@ t.test('sandbox pages', async (t) => {
       t.match(tokens.scope, /patient\/\*\.rs/, 'exactly what was asked is granted');
       const detail = text((await web.get(`/sandbox/launches/${launch}`)).html);
       t.match(detail, /grant is active/);
+      const inspector = await web.get('/sandbox/token');
+      t.match(inspector.html, new RegExp(`name="launch" value="${launch}"`), "the inspector offers this browser's last launch");
       const inspected = await web.post('/sandbox/token', [['launch', launch]]);
       t.match(text(inspected.html), /This token is active/);
       t.match(text(inspected.html), /patient\/\*\.rs Granted/);
