@@ -76,7 +76,8 @@ t.test('no inline style or script, no javascript: URLs, in any page or template'
       }
     }
   }
-  for (const file of readdirSync(CONSENT_UI_TEMPLATES_DIR)) {
+  // Every template, the developer sandbox's (sandbox/) included.
+  for (const file of readdirSync(CONSENT_UI_TEMPLATES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.eta'))) {
     const src = readFileSync(join(CONSENT_UI_TEMPLATES_DIR, file), 'utf8');
     t.notMatch(src, /style=|<style|<script/i, `${file}: no inline style or script`);
     // Raw (unescaped) output only for partials and the layout body

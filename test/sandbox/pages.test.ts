@@ -278,6 +278,43 @@ t.test('sandbox pages', async (t) => {
     t.equal((await web.post('/sandbox/token', [['token', '']])).status, 400);
   });
 
+  t.test('every sandbox page: labelled controls, unique ids, real aria references, headings in order, CSRF on posting forms', async (t) => {
+    const web = new FormClient(server.base);
+    const { clientId } = await registerThroughPage(server);
+    const launch = await simulate(web, [['client_id', clientId!], ['patient', 'maria-garcia'], ['signInAs', 'maria'], ['skipConsent', '1'], ['drill', 'none']]);
+    const { config, flow, verifier } = await launchApp(server, clientId!, launch);
+    await oidc.authorizationCodeGrant(config, flow.callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const pages: Record<string, string> = {};
+    for (const path of ['/sandbox', '/sandbox/apps', '/sandbox/apps/new', `/sandbox/apps/${clientId}`, `/sandbox/apps/${clientId}/edit`, '/sandbox/launch', `/sandbox/launches/${launch}`, '/sandbox/token']) {
+      pages[path] = (await web.get(path)).html;
+    }
+    pages['token result'] = (await web.post('/sandbox/token', [['launch', launch]])).html;
+    await web.get('/sandbox/apps/new');
+    pages['registration errors'] = (await web.post('/sandbox/apps', [['name', ''], ['kind', 'public']])).html;
+    for (const [name, html] of Object.entries(pages)) {
+      t.match(html, /^<!doctype html>\n<html lang="en">/, `${name}: doctype and lang`);
+      t.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/, `${name}: viewport`);
+      t.notMatch(html, /\sstyle=|<script/i, `${name}: no inline style or script`);
+      const ids = [...html.matchAll(/\sid="([^"]*)"/g)].map((m) => m[1]!);
+      t.same(ids.filter((id, i) => ids.indexOf(id) !== i), [], `${name}: ids are unique`);
+      for (const m of html.matchAll(/<(input|select|textarea)\b([^>]*)>/g)) {
+        if (/type="hidden"/.test(m[2]!)) continue;
+        const id = /\sid="([^"]+)"/.exec(m[2]!)?.[1];
+        t.ok(id && new RegExp(`<label[^>]*for="${id}"`).test(html), `${name}: ${m[1]} ${id ?? m[2]} has a label`);
+      }
+      for (const m of html.matchAll(/aria-(?:describedby|labelledby)="([^"]*)"/g)) {
+        for (const ref of m[1]!.split(' ').filter(Boolean)) t.ok(ids.includes(ref), `${name}: aria reference ${ref} exists`);
+      }
+      const levels = [...html.matchAll(/<h([1-6])\b/g)].map((m) => Number(m[1]));
+      t.equal(levels.filter((l) => l === 1).length, 1, `${name}: one h1`);
+      for (let i = 1; i < levels.length; i++) t.ok(levels[i]! <= levels[i - 1]! + 1, `${name}: h${levels[i - 1]} then h${levels[i]}`);
+      for (const form of html.matchAll(/<form\b[\s\S]*?<\/form>/g)) {
+        if (/method="get"/.test(form[0])) continue;
+        t.match(form[0], /name="_csrf" value="[^"]+"/, `${name}: posting form carries the CSRF token`);
+      }
+    }
+  });
+
   t.test('forms without the CSRF token are refused', async (t) => {
     const res = await fetch(`${server.base}/sandbox/apps`, { method: 'POST', body: new URLSearchParams(APP_FIELDS), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     t.equal(res.status, 403);
