@@ -125,7 +125,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     extraParams: {
       async aud(_ctx, value) {
         if (value === undefined) throw new errors.InvalidRequest(`aud is required and must be this FHIR server's base URL (${fhirBase})`);
-        if (value.replace(/\/$/, '') !== fhirBase) throw new errors.InvalidRequest(`aud "${value}" is not this FHIR server (${fhirBase})`);
+        if (value.replace(/\/$/, '') !== fhirBase) throw new errors.InvalidRequest(`aud '${value}' is not this FHIR server (${fhirBase}) - send aud=${fhirBase}, this server's FHIR base URL`);
       },
       async launch(ctx, value, client) {
         const problem =
