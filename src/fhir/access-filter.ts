@@ -23,6 +23,8 @@ export interface AccessPolicy {
    * answered with an empty Bundle.
    */
   readonly filters?: readonly ScopeFilter[];
+  /** The scopes that granted this request, for a write refused as outside them (absent when unrestricted) */
+  readonly grantedBy?: readonly string[];
 }
 
 export interface ScopeFilter {
@@ -58,7 +60,8 @@ export function accessPolicy(input: PolicyInput): AccessPolicy {
   // A type we do not serve is still scope-checked first, so an unknown type is 403 unless covered.
   if (!lists.length) throw forbidden(missingScope(input, scopes));
   const constraints: Clause[] = lists.length === 1 ? lists[0]! : [{ kind: 'any', of: lists }];
-  return filters.length === lists.length ? { constraints, filters } : { constraints };
+  const grantedBy = scopes.map((sc) => sc.raw);
+  return filters.length === lists.length ? { constraints, filters, grantedBy } : { constraints, grantedBy };
 }
 
 /** `clauses`: everything the scope imposes (compartment and filter); `filter`: its granular filter alone. */
@@ -197,4 +200,12 @@ function clauseHolds(c: Clause, id: string, index: IndexData): boolean {
       // Fail closed on filters we do not evaluate in memory.
       return false;
   }
+}
+
+/** Why a resource about to be written falls outside the policy: whose record and which scopes would have to cover it. */
+export function outsideWrite(verb: 'creating' | 'writing', type: string, policy: AccessPolicy, index: IndexData): string {
+  const reach = policy.constraints.flatMap((c) => (c.kind === 'compartment' ? [c.patientIds.map((p) => `Patient/${p}`).join(', ')] : []));
+  const owner = index.patientId ? `Patient/${index.patientId}` : 'no patient';
+  const scopes = policy.grantedBy?.join(' ') ?? '(none)';
+  return `The access token does not allow ${verb} this ${type}: it belongs to ${owner}${reach.length ? `, and the token reaches only ${reach.join('; ')}` : ''}, or it falls outside the filters of the scopes that allow ${verb} ${type} (${scopes}). Write it within those, or ask for a scope that covers it.`;
 }

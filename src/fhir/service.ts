@@ -9,7 +9,7 @@ import { conflict, gone, notFound, preconditionFailed } from './outcome.js';
 import { ID_PATTERN } from './references.js';
 import { parseSearch, type QueryPairs, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
-import { UNRESTRICTED, forbidden, indexSatisfies, type AccessPolicy } from './access-filter.js';
+import { UNRESTRICTED, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 
 export interface SearchResult {
@@ -118,7 +118,7 @@ export class FhirService {
     // The server owns ids on create (FHIR R4 §3.1.0.9.1): a client-sent id is replaced.
     const id = randomUUID();
     const index = computeIndex(def, resource, id, this.fhirBaseUrl);
-    if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(`The access token does not allow creating this ${type} (outside the permitted patient or data)`);
+    if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('creating', type, policy, index));
     const { resource: row } = await this.store.write({ type, id, resource, index, mode: 'create' });
     return row;
   }
@@ -133,7 +133,7 @@ export class FhirService {
       const current = await this.store.read(type, id);
       // Neither the version being replaced nor the new one may lie outside the token's reach.
       if (current && !current.deleted && !(await this.#allowed(current, policy))) throw notFound(`${type}/${id} is not known`);
-      if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(`The access token does not allow writing this ${type} (outside the permitted patient or data)`);
+      if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('writing', type, policy, index));
     }
     try {
       return await this.store.write({

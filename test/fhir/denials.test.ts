@@ -83,6 +83,25 @@ t.test('sandbox mode: denials say what was needed and why', async (t) => {
     t.match(unknownType.outcome.issue[0]!.diagnostics, /Condition is not a resource type served here/);
   });
 
+  t.test("a write into another patient's record is 403 naming whose record it is, whose the token reaches, and the scopes", async (t) => {
+    const { tokens } = await authorize(server, config, { scope: 'launch/patient patient/Patient.rs patient/AllergyIntolerance.cruds' }, { username: 'daniel', password: 'smart-demo' });
+    const create = await fhir(server, '/AllergyIntolerance', tokens.access_token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'AllergyIntolerance', patient: { reference: 'Patient/maria-garcia' } }),
+    });
+    t.equal(create.status, 403);
+    const said = create.outcome.issue[0]!.diagnostics;
+    t.match(said, /belongs to Patient\/maria-garcia, and the token reaches only Patient\/daniel-kim/);
+    t.match(said, /patient\/AllergyIntolerance\.cruds/);
+    const own = await fhir(server, '/AllergyIntolerance', tokens.access_token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'AllergyIntolerance', patient: { reference: 'Patient/daniel-kim' } }),
+    });
+    t.equal(own.status, 201, 'the same write into his own record is allowed (control)');
+  });
+
   t.test('a search asking for a category the granular scope rules out is 403 naming that category; unnamed, it is filtered', async (t) => {
     const { tokens } = await authorize(
       server,
