@@ -41,6 +41,8 @@ export interface ProviderDeps {
   readonly sessionIdleSeconds: number;
   /** The error page shown when the app cannot be redirected to (sandbox mode explains more) */
   readonly errorPage: ErrorPageOptions;
+  /** Sandbox mode: launch drills may shorten access-token lifetimes */
+  readonly sandbox: boolean;
 }
 
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'] as const;
@@ -99,7 +101,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     const scope = allowedScopes(candidates, clientInfo(client as never), backend ? 'backend' : 'user').join(' ');
     // A sandbox drill can shorten the life of a launch's access tokens (its context says so); everyone else gets the default.
     const grantId = e.AuthorizationCode?.grantId ?? e.RefreshToken?.grantId;
-    const ttl = grantId ? (await deps.contexts.get(grantId))?.accessTokenTtl : undefined;
+    // Only the sandbox has drills: production token requests do not pay for the lookup.
+    const ttl = grantId && deps.sandbox ? (await deps.contexts.get(grantId))?.accessTokenTtl : undefined;
     return { scope, audience: fhirBase, accessTokenTTL: ttl ?? ACCESS_TOKEN_TTL, accessTokenFormat: 'opaque' };
   };
 

@@ -89,6 +89,7 @@ export async function createAuthServer(
     allowPrivateFetch: config.sandbox,
     sessionIdleSeconds: config.sessionIdleSeconds,
     errorPage: { sandbox: config.sandbox, siteName: config.siteName },
+    sandbox: config.sandbox,
   });
   resolver = new TokenResolver(provider, revocations, {
     fhirBaseUrl: config.fhirBaseUrl,
