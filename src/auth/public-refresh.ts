@@ -35,6 +35,8 @@ export function namePublicClientOnRefresh(provider: Provider) {
       headers: { ...req.headers, 'content-length': String(body.length) },
       method: req.method,
       url: req.url,
+      // Set by mount.ts: oidc-provider derives its mount path (/auth), and so its endpoint URLs, from it.
+      originalUrl: (req as typeof req & { originalUrl?: string }).originalUrl,
       httpVersion: req.httpVersion,
       socket: req.socket,
       connection: req.socket,
