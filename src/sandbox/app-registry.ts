@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import type { OidcModelStore } from '../store/oidc-models.js';
-import { launchUriOf, registrationFieldErrors } from '../auth/registration.js';
+import { launchUriOf, mintRegistrationAccessToken, registrationFieldErrors } from '../auth/registration.js';
 
 export type ClientKind = 'public' | 'secret' | 'keys' | 'backend';
 
@@ -216,9 +216,7 @@ export class AppRegistry {
     if (!current?.editable) return { ok: false, errors: { name: 'This app cannot be edited here (a demo app, or one from CLIENTS_FILE).' } };
     const built = metadataFromForm({ ...form, kind: current.kind });
     if ('errors' in built) return { ok: false, errors: built.errors };
-    // @types/oidc-provider leaves out this constructor; the model takes the client id like every token.
-    const Rat = this.deps.provider.RegistrationAccessToken as unknown as new (p: { clientId: string }) => { save(): Promise<string> };
-    const rat = await new Rat({ clientId }).save();
+    const rat = await mintRegistrationAccessToken(this.deps.provider, clientId);
     const secret = current.metadata.client_secret;
     const res = await this.deps.server.inject({
       method: 'PUT',
