@@ -1,10 +1,9 @@
 // Register an app, list, edit and delete apps: pages over the server's own registration endpoint (see app-registry.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { renderMessage } from '../portal/views.js';
 import { formFromApp, type AppForm } from './app-registry.js';
-import type { SandboxPageDeps } from './sandbox-deps.js';
+import { formRateLimit, type SandboxPageDeps } from './sandbox-deps.js';
 import { scopeCatalog } from './scope-catalog.js';
-import { renderAppForm, renderAppPage, renderApps } from './views.js';
+import { renderAppForm, renderAppPage, renderApps, renderSandboxMessage } from './views.js';
 
 type Form = Record<string, string | string[] | undefined>;
 type IdParams = { id: string };
@@ -50,7 +49,7 @@ const NEW_APP: AppForm = {
 export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Promise<void> {
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
   const notFound = (reply: FastifyReply, id: string) =>
-    html(reply, 404, renderMessage({ title: 'No such app', text: `No app with client_id ${id} is registered here.`, tone: 'error', link: { href: '/sandbox/apps', text: 'All apps' } }));
+    html(reply, 404, renderSandboxMessage({ title: 'No such app', text: `No app with client_id ${id} is registered here.`, tone: 'error', link: { href: '/sandbox/apps', text: 'All apps' } }));
   const page = (csrfToken: string, a: Parameters<typeof renderAppPage>[0]['app'], extra: { secret?: string; notice?: string } = {}) =>
     renderAppPage({ csrfToken, app: a, fhirBaseUrl: deps.fhirBaseUrl, smartConfigurationUrl: deps.smartConfigurationUrl, tokenEndpoint: deps.tokenEndpoint, ...extra });
 
@@ -63,7 +62,7 @@ export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Pro
     html(reply, 200, renderAppForm({ csrfToken: reply.generateCsrf(), action: '/sandbox/apps', heading: 'Register an app', submit: 'Register', cancel: '/sandbox/apps', values: NEW_APP, errors: {}, catalog: scopeCatalog() })),
   );
 
-  app.post<{ Body: Form }>('/sandbox/apps', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Body: Form }>('/sandbox/apps', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const form = appFormFrom(req.body ?? {});
     const outcome = await deps.registry.register(form);
     if (!outcome.ok) {
@@ -82,12 +81,12 @@ export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Pro
   app.get<{ Params: IdParams }>('/sandbox/apps/:id/edit', async (req, reply) => {
     const found = await deps.registry.find(req.params.id);
     if (!found) return notFound(reply, req.params.id);
-    if (!found.editable) return html(reply, 403, renderMessage({ title: 'Built-in app', text: `${found.name} is a built-in app: it cannot be edited here.`, tone: 'error', link: { href: `/sandbox/apps/${encodeURIComponent(found.clientId)}`, text: 'Back to the app' } }));
+    if (!found.editable) return html(reply, 403, renderSandboxMessage({ title: 'Built-in app', text: `${found.name} is a built-in app: it cannot be edited here.`, tone: 'error', link: { href: `/sandbox/apps/${encodeURIComponent(found.clientId)}`, text: 'Back to the app' } }));
     const action = `/sandbox/apps/${encodeURIComponent(found.clientId)}`;
     return html(reply, 200, renderAppForm({ csrfToken: reply.generateCsrf(), action, heading: `Edit ${found.name}`, submit: 'Save changes', cancel: action, values: formFromApp(found), errors: {}, catalog: scopeCatalog(), kindFixed: true }));
   });
 
-  app.post<{ Params: IdParams; Body: Form }>('/sandbox/apps/:id', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Params: IdParams; Body: Form }>('/sandbox/apps/:id', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const found = await deps.registry.find(req.params.id);
     if (!found) return notFound(reply, req.params.id);
     const form = { ...appFormFrom(req.body ?? {}), kind: found.kind };
@@ -99,11 +98,11 @@ export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Pro
     return html(reply, 200, page(reply.generateCsrf(), outcome.result.app, { notice: 'Changes saved.' }));
   });
 
-  app.post<{ Params: IdParams }>('/sandbox/apps/:id/delete', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Params: IdParams }>('/sandbox/apps/:id/delete', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const found = await deps.registry.find(req.params.id);
     if (!found) return notFound(reply, req.params.id);
     if (!(await deps.registry.delete(found.clientId))) {
-      return html(reply, 403, renderMessage({ title: 'Built-in app', text: `${found.name} is a built-in app: it cannot be deleted.`, tone: 'error' }));
+      return html(reply, 403, renderSandboxMessage({ title: 'Built-in app', text: `${found.name} is a built-in app: it cannot be deleted.`, tone: 'error' }));
     }
     return reply.redirect(`/sandbox/apps?deleted=${encodeURIComponent(found.name)}`, 303);
   });

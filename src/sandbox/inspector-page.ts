@@ -3,7 +3,7 @@
 // shows anything about a token the visitor does not hold.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { clientApp } from '../portal/presenters.js';
-import { LAST_LAUNCH_COOKIE, type SandboxPageDeps } from './sandbox-deps.js';
+import { LAST_LAUNCH_COOKIE, formRateLimit, type SandboxPageDeps } from './sandbox-deps.js';
 import { judgeScopes, type ClientFacts } from './token-inspector.js';
 import { renderTokenInspector, type InspectionView } from './views.js';
 
@@ -76,7 +76,7 @@ export async function inspectorPage(app: FastifyInstance, deps: SandboxPageDeps)
     return html(reply, 200, renderTokenInspector({ csrfToken: reply.generateCsrf(), token: '', ...(lastLaunch ? { lastLaunch } : {}) }));
   });
 
-  app.post<{ Body: Form }>('/sandbox/token', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Body: Form }>('/sandbox/token', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const launch = one(req.body?.launch);
     let token = one(req.body?.token).replace(/^Bearer\s+/i, '');
     if (!token && launch) token = (/^[A-Za-z0-9_-]{1,64}$/.test(launch) ? await deps.contexts.launchToken(launch) : undefined) ?? '';

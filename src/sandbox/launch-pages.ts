@@ -3,11 +3,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEMO_ACCOUNT_SPECS } from '../portal/demo-seed.js';
 import { PERMISSION_GROUPS } from '../portal/permissions.js';
-import { renderMessage } from '../portal/views.js';
 import type { LaunchOptions, StoredLaunch } from '../store/smart-context.js';
 import { LaunchProblem } from './launcher.js';
-import { LAST_LAUNCH_COOKIE, type SandboxPageDeps } from './sandbox-deps.js';
-import { renderLaunchDetail, renderLaunchForm, type LaunchField } from './views.js';
+import { LAST_LAUNCH_COOKIE, formRateLimit, type SandboxPageDeps } from './sandbox-deps.js';
+import { renderLaunchDetail, renderLaunchForm, renderSandboxMessage, type LaunchField } from './views.js';
 
 type Form = Record<string, string | string[] | undefined>;
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? (v[0] ?? '') : (v ?? '')).trim();
@@ -92,7 +91,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
     formPage(req, reply, 200, String(req.query.q ?? '').slice(0, 100), { clientId: String(req.query.client_id ?? '') }),
   );
 
-  app.post<{ Body: Form }>('/sandbox/launches', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Body: Form }>('/sandbox/launches', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const v = valuesFrom(req.body ?? {});
     const errors: Partial<Record<LaunchField, string>> = {};
     if (!v.clientId) errors.client_id = 'Choose the app to launch.';
@@ -129,7 +128,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
   const launchOr404 = async (reply: FastifyReply, id: string): Promise<StoredLaunch | undefined> => {
     const launch = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await deps.launcher.find(id) : undefined;
     if (!launch?.options) {
-      void html(reply, 404, renderMessage({ title: 'No such launch', text: 'This launch is unknown here. Launches made with the simulator are listed on its page.', tone: 'error', link: { href: '/sandbox/launch', text: 'Launch simulator' } }));
+      void html(reply, 404, renderSandboxMessage({ title: 'No such launch', text: 'This launch is unknown here. Launches made with the simulator are listed on its page.', tone: 'error', link: { href: '/sandbox/launch', text: 'Launch simulator' } }));
       return undefined;
     }
     return launch;
@@ -173,7 +172,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
     );
   });
 
-  app.post<{ Params: { id: string } }>('/sandbox/launches/:id/revoke', { preHandler: app.csrfProtection }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/sandbox/launches/:id/revoke', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const launch = await launchOr404(reply, req.params.id);
     if (!launch) return reply;
     if (launch.grantId) {

@@ -19,7 +19,7 @@ import { LaunchProblem, Launcher } from './launcher.js';
 import { launchPages } from './launch-pages.js';
 import { PatientDirectory } from './patient-directory.js';
 import type { SandboxPageDeps } from './sandbox-deps.js';
-import { renderHome } from './views.js';
+import { renderHome, renderSandboxMessage } from './views.js';
 
 export { LAUNCH_TTL_MS } from './launcher.js';
 
@@ -100,6 +100,20 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
 
   await app.register(async (web) => {
     await registerWebSecurity(web, { cookieSecret: opts.cookieSecret, secureCookies: opts.secureCookies });
+    // Developers get a page that says what happened, not Fastify's JSON: a stale form, too many posts, a fault of ours.
+    web.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+      if (status >= 500) req.log.error({ err }, 'sandbox page failed');
+      const [title, text] =
+        status === 429
+          ? ['Please wait', err.message]
+          : err.code?.startsWith('FST_CSRF')
+            ? ['This form is out of date', 'The form was open too long or was sent from another site (its CSRF token did not match). Go back, reload the page and try again.']
+            : status >= 500
+              ? ['Sorry', 'Something went wrong on our side; the error has been logged. Please try again.']
+              : ['Cannot continue', err.message];
+      void reply.code(status).type('text/html; charset=utf-8').send(renderSandboxMessage({ title, text, tone: 'error', link: { href: '/sandbox', text: 'Sandbox home' } }));
+    });
     web.get('/sandbox', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await home(deps, opts)));
     await appPages(web, deps);
     await launchPages(web, deps);

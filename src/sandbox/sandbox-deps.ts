@@ -26,3 +26,10 @@ export interface SandboxPageDeps {
 }
 
 export const LAST_LAUNCH_COOKIE = 'sandbox_last_launch';
+
+/**
+ * Form posts accepted per minute from one address on the sandbox pages: generous for a developer clicking through,
+ * a ceiling for scripts filling the open registration with apps.
+ */
+export const FORM_POSTS_PER_MINUTE = 60;
+export const formRateLimit = { rateLimit: { max: FORM_POSTS_PER_MINUTE, timeWindow: 60_000 } } as const;

@@ -193,3 +193,18 @@ export interface InspectionView {
 export function renderTokenInspector(m: { readonly csrfToken: string; readonly token: string; readonly result?: InspectionView; readonly error?: string; readonly lastLaunch?: string }): string {
   return render('token', 'Token inspector', '/sandbox/token', { ...m, errorList: m.error ? [{ href: '#field-token', text: m.error }] : [] });
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Messages
+
+export interface SandboxMessageModel {
+  readonly title: string;
+  readonly text: string;
+  readonly tone?: 'info' | 'error';
+  readonly link?: { readonly href: string; readonly text: string };
+}
+
+/** A message or error page in the sandbox's own frame ("No such app", "Too many requests", a stale form). */
+export function renderSandboxMessage(m: SandboxMessageModel): string {
+  return render('message', m.title, '', { title: m.title, text: m.text, tone: m.tone ?? 'info', link: m.link ? { href: safeHref(m.link.href), text: m.link.text } : undefined });
+}

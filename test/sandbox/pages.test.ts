@@ -315,10 +315,28 @@ t.test('sandbox pages', async (t) => {
     }
   });
 
-  t.test('forms without the CSRF token are refused', async (t) => {
+  t.test('forms without the CSRF token are refused with a page that says why', async (t) => {
     const res = await fetch(`${server.base}/sandbox/apps`, { method: 'POST', body: new URLSearchParams(APP_FIELDS), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     t.equal(res.status, 403);
+    t.match(res.headers.get('content-type'), /text\/html/);
+    t.match(text(await res.text()), /This form is out of date/);
   });
+});
+
+t.test('sandbox form posts are rate limited per address, with a page saying how long to wait', async (t) => {
+  const server = await startSmartServer(t);
+  const web = new FormClient(server.base);
+  await web.get('/sandbox/token');
+  const statuses: number[] = [];
+  let last = '';
+  for (let i = 0; i < 61; i++) {
+    const res = await web.post('/sandbox/token', [['token', `not-a-token-${i}`]]);
+    statuses.push(res.status);
+    last = res.html;
+  }
+  t.same(statuses.slice(0, 60), Array(60).fill(200), 'sixty inspections a minute are answered');
+  t.equal(statuses[60], 429, 'the sixty-first is refused');
+  t.match(text(last), /Please wait .*Wait \d+ seconds/);
 });
 
 t.test('with SANDBOX=false none of the sandbox exists', async (t) => {
