@@ -54,7 +54,8 @@ export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Pro
     renderAppPage({ csrfToken, app: a, fhirBaseUrl: deps.fhirBaseUrl, smartConfigurationUrl: deps.smartConfigurationUrl, tokenEndpoint: deps.tokenEndpoint, ...extra });
 
   app.get<{ Querystring: { deleted?: string } }>('/sandbox/apps', async (req, reply) => {
-    const notice = req.query.deleted ? `${req.query.deleted.slice(0, 100)} was deleted; its grants and tokens no longer work.` : undefined;
+    // A fixed sentence: text from the query string is not echoed, so a crafted link cannot put words on the page.
+    const notice = req.query.deleted === '1' ? 'The app was deleted; its grants and tokens no longer work.' : undefined;
     return html(reply, 200, renderApps({ apps: await deps.registry.list(), ...(notice ? { notice } : {}) }));
   });
 
@@ -104,6 +105,6 @@ export async function appPages(app: FastifyInstance, deps: SandboxPageDeps): Pro
     if (!(await deps.registry.delete(found.clientId))) {
       return html(reply, 403, renderSandboxMessage({ title: 'Built-in app', text: `${found.name} is a built-in app: it cannot be deleted.`, tone: 'error' }));
     }
-    return reply.redirect(`/sandbox/apps?deleted=${encodeURIComponent(found.name)}`, 303);
+    return reply.redirect('/sandbox/apps?deleted=1', 303);
   });
 }

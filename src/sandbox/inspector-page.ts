@@ -1,8 +1,9 @@
 // The token inspector page: paste an access token (or take the simulator's last launch) and see what the server's
 // own records say of it and of each scope the app asked for. Sandbox only; the token itself is the key, so it never
 // shows anything about a token the visitor does not hold.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientApp } from '../portal/presenters.js';
+import { ownsLaunch } from './launch-owner.js';
 import { LAST_LAUNCH_COOKIE, formRateLimit, type SandboxPageDeps } from './sandbox-deps.js';
 import { judgeScopes, type ClientFacts } from './token-inspector.js';
 import { renderTokenInspector, type InspectionView } from './views.js';
@@ -69,20 +70,27 @@ export async function inspectorPage(app: FastifyInstance, deps: SandboxPageDeps)
     };
   };
 
+  /** The last access token of a simulator launch, only for the browser that made the launch. */
+  const ownTokenOf = async (req: FastifyRequest, launchId: string): Promise<string | undefined> => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(launchId)) return undefined;
+    const launch = await deps.contexts.findLaunch(launchId);
+    return launch && ownsLaunch(req, launch) ? deps.contexts.launchToken(launchId) : undefined;
+  };
+
   app.get('/sandbox/token', async (req, reply) => {
     // The simulator remembers this browser's last launch: offer its token without copying it by hand.
     const last = req.cookies[LAST_LAUNCH_COOKIE];
-    const lastLaunch = last && /^[A-Za-z0-9_-]{1,64}$/.test(last) && (await deps.contexts.launchToken(last)) ? last : undefined;
+    const lastLaunch = last && (await ownTokenOf(req, last)) ? last : undefined;
     return html(reply, 200, renderTokenInspector({ csrfToken: reply.generateCsrf(), token: '', ...(lastLaunch ? { lastLaunch } : {}) }));
   });
 
   app.post<{ Body: Form }>('/sandbox/token', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
     const launch = one(req.body?.launch);
     let token = one(req.body?.token).replace(/^Bearer\s+/i, '');
-    if (!token && launch) token = (/^[A-Za-z0-9_-]{1,64}$/.test(launch) ? await deps.contexts.launchToken(launch) : undefined) ?? '';
+    if (!token && launch) token = (await ownTokenOf(req, launch)) ?? '';
     const csrfToken = reply.generateCsrf();
     if (!token) {
-      const error = launch ? 'That launch has no access token yet: the app has not exchanged its code.' : 'Paste an access token to inspect.';
+      const error = launch ? 'That launch has no access token yet (the app has not exchanged its code), or it was made in another browser.' : 'Paste an access token to inspect.';
       return html(reply, 400, renderTokenInspector({ csrfToken, token: '', error }));
     }
     if (token.length > 4096 || !/^[\x21-\x7E]+$/.test(token)) return html(reply, 400, renderTokenInspector({ csrfToken, token: '', error: 'That is not an access token: tokens are printable characters without spaces.' }));

@@ -5,6 +5,7 @@ import { DEMO_ACCOUNT_SPECS } from '../portal/demo-seed.js';
 import { PERMISSION_GROUPS } from '../portal/permissions.js';
 import type { LaunchOptions, StoredLaunch } from '../store/smart-context.js';
 import { LaunchProblem } from './launcher.js';
+import { launchOwner, ownsLaunch } from './launch-owner.js';
 import { LAST_LAUNCH_COOKIE, formRateLimit, type SandboxPageDeps } from './sandbox-deps.js';
 import { renderLaunchDetail, renderLaunchForm, renderSandboxMessage, type LaunchField } from './views.js';
 
@@ -109,6 +110,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
     if (Object.keys(errors).length) return formPage(req, reply, 400, '', v, errors);
 
     const options: LaunchOptions = {
+      owner: launchOwner(req, reply, deps.secureCookies),
       drill: v.drill,
       ...(signInAs ? { signInAs } : {}),
       // Deny and limited access answer the consent page themselves; so does "skip the consent page".
@@ -117,7 +119,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
     };
     try {
       const created = await deps.launcher.create({ patient: v.patient, clientId: v.clientId, ...(v.encounter ? { encounter: v.encounter } : {}), options, wrongAud: v.drill === 'wrong-aud' });
-      reply.setCookie(LAST_LAUNCH_COOKIE, created.launch, { path: '/sandbox', httpOnly: true, sameSite: 'lax' });
+      reply.setCookie(LAST_LAUNCH_COOKIE, created.launch, { path: '/sandbox', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies });
       return reply.redirect(`/sandbox/launches/${created.launch}`, 303);
     } catch (err) {
       if (!(err instanceof LaunchProblem)) throw err;
@@ -125,17 +127,18 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
     }
   });
 
-  const launchOr404 = async (reply: FastifyReply, id: string): Promise<StoredLaunch | undefined> => {
+  /** A simulator launch this browser made; anyone else (even holding the launch id) gets 404. */
+  const launchOr404 = async (req: FastifyRequest, reply: FastifyReply, id: string): Promise<StoredLaunch | undefined> => {
     const launch = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await deps.launcher.find(id) : undefined;
-    if (!launch?.options) {
-      void html(reply, 404, renderSandboxMessage({ title: 'No such launch', text: 'This launch is unknown here. Launches made with the simulator are listed on its page.', tone: 'error', link: { href: '/sandbox/launch', text: 'Launch simulator' } }));
+    if (!launch?.options || !ownsLaunch(req, launch)) {
+      void html(reply, 404, renderSandboxMessage({ title: 'No such launch', text: 'This launch is unknown here, or was made in another browser: only the browser that pressed Launch can see it.', tone: 'error', link: { href: '/sandbox/launch', text: 'Launch simulator' } }));
       return undefined;
     }
     return launch;
   };
 
   app.get<{ Params: { id: string }; Querystring: { revoked?: string } }>('/sandbox/launches/:id', async (req, reply) => {
-    const launch = await launchOr404(reply, req.params.id);
+    const launch = await launchOr404(req, reply, req.params.id);
     if (!launch) return reply;
     const client = launch.clientId ? await deps.provider.Client.find(launch.clientId) : undefined;
     const grant = launch.grantId ? await deps.provider.Grant.find(launch.grantId) : undefined;
@@ -173,7 +176,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
   });
 
   app.post<{ Params: { id: string } }>('/sandbox/launches/:id/revoke', { preHandler: app.csrfProtection, config: formRateLimit }, async (req, reply) => {
-    const launch = await launchOr404(reply, req.params.id);
+    const launch = await launchOr404(req, reply, req.params.id);
     if (!launch) return reply;
     if (launch.grantId) {
       await deps.revokeGrant(launch.grantId);

@@ -96,6 +96,7 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
     openidConfigurationUrl: `${auth.endpoints.issuer}/.well-known/openid-configuration`,
     tokenEndpoint: auth.endpoints.token,
     clock: opts.clock,
+    secureCookies: opts.secureCookies,
   };
 
   await app.register(async (web) => {

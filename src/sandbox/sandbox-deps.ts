@@ -23,6 +23,8 @@ export interface SandboxPageDeps {
   readonly openidConfigurationUrl: string;
   readonly tokenEndpoint: string;
   readonly clock: () => number;
+  /** Cookies only over https (PUBLIC_URL is https) */
+  readonly secureCookies: boolean;
 }
 
 export const LAST_LAUNCH_COOKIE = 'sandbox_last_launch';

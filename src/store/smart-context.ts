@@ -28,6 +28,8 @@ export interface LaunchOptions {
   readonly accessTokenTtl?: number;
   /** The failure drill this launch was made for, for the simulator's own display */
   readonly drill?: string;
+  /** Hash of the simulator cookie of the browser that made the launch (only it may see, revoke or inspect it) */
+  readonly owner?: string;
 }
 
 export interface LaunchHandle {

@@ -262,6 +262,22 @@ t.test('sandbox pages', async (t) => {
       t.match(flow.callback.searchParams.get('error_description'), /aud/);
     });
 
+    t.test("only the browser that pressed Launch sees the launch, can revoke it or get its token; the launch id alone is not enough", async (t) => {
+      const launch = await simulate(web, [['client_id', clientId!], ['patient', 'maria-garcia'], ['signInAs', 'maria'], ['skipConsent', '1'], ['drill', 'none']]);
+      const { config, flow, verifier } = await launchApp(server, clientId!, launch);
+      const tokens = await oidc.authorizationCodeGrant(config, flow.callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+      t.equal((await web.get(`/sandbox/launches/${launch}`)).status, 200, 'its own browser sees it (control)');
+      const other = new FormClient(server.base);
+      t.equal((await other.get(`/sandbox/launches/${launch}`)).status, 404, 'another browser with the launch id does not');
+      await other.get('/sandbox/token');
+      const stolen = await other.post('/sandbox/token', [['launch', launch]]);
+      t.equal(stolen.status, 400, 'nor does it get the launch\'s token from the inspector');
+      t.notOk(stolen.html.includes(tokens.access_token), 'the token is not on the page');
+      await other.get('/sandbox/launch');
+      t.equal((await other.post(`/sandbox/launches/${launch}/revoke`, [])).status, 404, 'nor can it revoke the launch');
+      t.equal((await fhirGet(server, '/Patient/maria-garcia', tokens.access_token)).status, 200, 'which is still live');
+    });
+
     t.test('a patient account cannot be signed in automatically to a record it cannot see', async (t) => {
       await web.get('/sandbox/launch');
       const res = await web.post('/sandbox/launches', [['client_id', clientId!], ['patient', 'daniel-kim'], ['signInAs', 'maria'], ['drill', 'none']]);
