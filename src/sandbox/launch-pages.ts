@@ -123,7 +123,7 @@ export async function launchPages(app: FastifyInstance, deps: SandboxPageDeps): 
       return reply.redirect(`/sandbox/launches/${created.launch}`, 303);
     } catch (err) {
       if (!(err instanceof LaunchProblem)) throw err;
-      return formPage(req, reply, 400, '', v, { [err.field === 'options' ? 'patient' : err.field]: err.message });
+      return formPage(req, reply, 400, '', v, { [err.field]: err.message });
     }
   });
 

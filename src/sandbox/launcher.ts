@@ -11,7 +11,7 @@ export const LAUNCH_TTL_MS = 5 * 60_000;
 /** A launch request that cannot be served, naming the field to fix. */
 export class LaunchProblem extends Error {
   constructor(
-    readonly field: 'patient' | 'client_id' | 'encounter' | 'options',
+    readonly field: 'patient' | 'client_id' | 'encounter',
     message: string,
   ) {
     super(message);
