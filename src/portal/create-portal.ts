@@ -23,7 +23,7 @@ import type { PortalDeps } from './portal-deps.js';
 import type { ProxyService } from './proxy-service.js';
 import { PortalSessions } from './session.js';
 import { CONSENT_UI_STATIC_DIR, renderMessage } from './views.js';
-import { registerWebSecurity } from './web-security.js';
+import { registerWebSecurity, setPageErrorHandler } from './web-security.js';
 
 export interface Portal {
   readonly directory: PortalAccountDirectory;
@@ -91,23 +91,20 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
 
   await app.register(async (web) => {
     await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies });
-    // People get a page, not JSON: a stale form (CSRF), too many attempts, or a fault of ours.
-    web.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-      if (status >= 500) req.log.error({ err }, 'portal page failed');
-      const text =
-        status === 429
-          ? err.message
-          : err.code?.startsWith('FST_CSRF')
-            ? 'This form is out of date or was sent from another site. Go back, reload the page and try again.'
-            : status >= 500
-              ? 'Something went wrong on our side. Please try again in a moment.'
-              : 'The request could not be handled.';
-      void reply
-        .code(status)
-        .type('text/html; charset=utf-8')
-        .send(renderMessage({ siteName: deps.siteName, title: status === 429 ? 'Please wait' : status >= 500 ? 'Sorry' : 'Cannot continue', text, tone: 'error' }));
-    });
+    // A stale form (CSRF), too many attempts, or a fault of ours: a page in the portal's words.
+    const PORTAL_TEXT = {
+      'stale-form': 'This form is out of date or was sent from another site. Go back, reload the page and try again.',
+      fault: 'Something went wrong on our side. Please try again in a moment.',
+      refused: 'The request could not be handled.',
+    } as const;
+    setPageErrorHandler(web, 'portal', (e) =>
+      renderMessage({
+        siteName: deps.siteName,
+        title: e.kind === 'too-many' ? 'Please wait' : e.kind === 'fault' ? 'Sorry' : 'Cannot continue',
+        text: e.kind === 'too-many' ? e.message : PORTAL_TEXT[e.kind],
+        tone: 'error',
+      }),
+    );
     await web.register(fastifyStatic, { root: CONSENT_UI_STATIC_DIR, prefix: '/portal/static/', decorateReply: false, maxAge: 3600_000 });
     await interactionRoutes(web, deps);
     await accountRoutes(web, deps);

@@ -52,3 +52,24 @@ export async function registerWebSecurity(app: FastifyInstance, opts: WebSecurit
 export function sessionCookieOptions(secure: boolean) {
   return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure, signed: false };
 }
+
+/** What went wrong on a page request, sorted the way people are told about it. */
+export interface PageError {
+  readonly status: number;
+  /** too-many: rate limit (message says how long to wait); stale-form: CSRF; fault: ours (5xx); refused: any other 4xx */
+  readonly kind: 'too-many' | 'stale-form' | 'fault' | 'refused';
+  readonly message: string;
+}
+
+/**
+ * People get a page, not Fastify's JSON: `render` words it for its part of the site (portal, sandbox). Faults of ours
+ * are logged under `label`; their messages are never shown.
+ */
+export function setPageErrorHandler(app: FastifyInstance, label: string, render: (e: PageError) => string): void {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, `${label} page failed`);
+    const kind: PageError['kind'] = status === 429 ? 'too-many' : err.code?.startsWith('FST_CSRF') ? 'stale-form' : status >= 500 ? 'fault' : 'refused';
+    void reply.code(status).type('text/html; charset=utf-8').send(render({ status, kind, message: err.message }));
+  });
+}

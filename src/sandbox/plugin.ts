@@ -10,7 +10,7 @@ import type { PortalAccountDirectory } from '../portal/account-directory.js';
 import { DEMO_ACCOUNT_SPECS, DEMO_PASSWORD } from '../portal/demo-seed.js';
 import { personRelationship } from '../portal/presenters.js';
 import { relationshipText } from '../portal/views.js';
-import { registerWebSecurity } from '../portal/web-security.js';
+import { registerWebSecurity, setPageErrorHandler } from '../portal/web-security.js';
 import type { AppLinkStore } from '../store/app-links.js';
 import { appPages } from './app-pages.js';
 import { AppRegistry } from './app-registry.js';
@@ -101,19 +101,14 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
 
   await app.register(async (web) => {
     await registerWebSecurity(web, { cookieSecret: opts.cookieSecret, secureCookies: opts.secureCookies });
-    // Developers get a page that says what happened, not Fastify's JSON: a stale form, too many posts, a fault of ours.
-    web.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-      if (status >= 500) req.log.error({ err }, 'sandbox page failed');
-      const [title, text] =
-        status === 429
-          ? ['Please wait', err.message]
-          : err.code?.startsWith('FST_CSRF')
-            ? ['This form is out of date', 'The form was open too long or was sent from another site (its CSRF token did not match). Go back, reload the page and try again.']
-            : status >= 500
-              ? ['Sorry', 'Something went wrong on our side; the error has been logged. Please try again.']
-              : ['Cannot continue', err.message];
-      void reply.code(status).type('text/html; charset=utf-8').send(renderSandboxMessage({ title, text, tone: 'error', link: { href: '/sandbox', text: 'Sandbox home' } }));
+    // Developers get a page that says what happened: a stale form, too many posts, a fault of ours.
+    const SANDBOX_TEXT = {
+      'stale-form': ['This form is out of date', 'The form was open too long or was sent from another site (its CSRF token did not match). Go back, reload the page and try again.'],
+      fault: ['Sorry', 'Something went wrong on our side; the error has been logged. Please try again.'],
+    } as const;
+    setPageErrorHandler(web, 'sandbox', (e) => {
+      const [title, text] = e.kind === 'too-many' ? ['Please wait', e.message] : e.kind === 'refused' ? ['Cannot continue', e.message] : SANDBOX_TEXT[e.kind];
+      return renderSandboxMessage({ title, text, tone: 'error', link: { href: '/sandbox', text: 'Sandbox home' } });
     });
     web.get('/sandbox', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await home(deps, opts)));
     await appPages(web, deps);
