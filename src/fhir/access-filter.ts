@@ -72,7 +72,15 @@ const NO_FILTER: readonly Clause[] = [];
 /** The clauses one scope imposes, or why it grants nothing for this request. */
 function scopeConstraints(scope: ResourceScope, input: PolicyInput): ScopeGrant {
   const clauses: Clause[] = [];
-  if (scope.context === 'patient') {
+  const patientFacing = scope.context === 'patient' || (scope.context === 'user' && input.userPatients !== undefined);
+  if (patientFacing && input.def && !input.def.inCompartment) {
+    // Practitioner, Organization, Location, Medication, ...: no one's record, shared by all. A patient-facing token
+    // may read what its scopes name (SMART and US Core expect it), but never change what every record points at.
+    const op = INTERACTION_OPERATION[input.interaction];
+    if (op === 'c' || op === 'u' || op === 'd') {
+      return { unusable: `${input.type} is not part of any patient's record (it is shared by all), so ${scope.raw} lets an app read it but not change it` };
+    }
+  } else if (scope.context === 'patient') {
     if (!input.grant.patient) return { unusable: `${scope.raw} applies only with a patient in context, and this token has none (ask for launch/patient)` };
     clauses.push({ kind: 'compartment', patientIds: [input.grant.patient] });
   } else if (scope.context === 'user' && input.userPatients) {

@@ -1,6 +1,9 @@
 // The CapabilityStatement, generated from the same definitions the server runs on, so it lists exactly what works.
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4.js';
-import { COMMON_PARAMS, RESOURCE_DEFS, type ResourceDef } from './definitions.js';
+import { COMMON_PARAMS, RESOURCE_DEFS, US_CORE_VERSION, type ResourceDef } from './definitions.js';
+
+const COMBINATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination';
+const EXPECTATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation';
 
 export interface CapabilityOptions {
   readonly fhirBaseUrl: string;
@@ -22,7 +25,7 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
     fhirVersion: '4.0.1',
     format: ['json', 'application/fhir+json'],
     patchFormat: [],
-    instantiates: ['http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server'],
+    instantiates: [`http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server|${US_CORE_VERSION}`],
     rest: [
       {
         mode: 'server',
@@ -40,6 +43,19 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
           conditionalUpdate: false,
           conditionalDelete: 'not-supported' as const,
           ...(d.includes.length ? { searchInclude: [...d.includes] } : {}),
+          ...(d.revincludes.length ? { searchRevInclude: [...d.revincludes] } : {}),
+          // The searches US Core names, as its own CapabilityStatement writes them (one extension per combination).
+          ...(d.combinations.some((c) => c.names.length > 1)
+            ? {
+                extension: d.combinations
+                  .filter((c) => c.names.length > 1)
+                  .map((c) => ({
+                    url: COMBINATION,
+                    extension: [{ url: EXPECTATION, valueCode: c.expectation }, ...c.names.map((n) => ({ url: 'required', valueString: n }))],
+                  })),
+              }
+            : {}),
+          documentation: d.support === 'us-core' ? `US Core ${US_CORE_VERSION} search` : 'Basic search: _id, _lastUpdated and patient',
           searchParam: [
             ...COMMON_PARAMS.map((p) => ({ name: p.name, definition: p.definition, type: p.kind as 'token' | 'date', documentation: p.description })),
             ...d.params.map((p) => ({ name: p.name, definition: p.definition, type: p.kind, documentation: p.description })),

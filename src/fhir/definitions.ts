@@ -1,5 +1,10 @@
 // The resource types we serve and their search parameters: the one definition that indexing (index-rows.ts),
-// query parsing (search-parse.ts) and the CapabilityStatement (capability.ts) all read.
+// query parsing (search-parse.ts), the CapabilityStatement (capability.ts), the scopes a server advertises, the
+// consent groups a patient sees (portal/permissions.ts) and the proxy rules (portal/proxy-policy.ts) all read.
+// The US Core 6.1.0 types are entries in us-core-types.ts; every other FHIR R4 type is served with basic search
+// (by _id, _lastUpdated and its patient), built here from the R4 catalogue, so an import loses nothing.
+import { R4_PATIENT_COMPARTMENT, R4_RESOURCE_TYPES } from './r4-catalog.js';
+import { US_CORE_DEFS } from './us-core-types.js';
 
 export type ParamKind = 'token' | 'string' | 'date' | 'reference';
 
@@ -9,11 +14,14 @@ export interface SearchParamDef {
   readonly description: string;
   /** Canonical SearchParameter URL for the CapabilityStatement */
   readonly definition: string;
-  /** Element paths (dot-separated; arrays are walked) whose values are indexed */
+  /**
+   * Element paths whose values are indexed: dot-separated, arrays walked at every step. A step written
+   * `extension(URL)` keeps only the extensions with that url (FHIRPath's `extension.where(url = URL)`).
+   */
   readonly paths: readonly string[];
   /** token on a `code` element: the system the code implicitly belongs to, so `system|code` searches work */
   readonly implicitSystem?: string;
-  /** reference: the resource types it may point to */
+  /** reference: the resource types it may point to; absent means any type */
   readonly targets?: readonly string[];
   /** The patient compartment parameter: searched on the resource's compartment column, not an index table */
   readonly compartment?: boolean;
@@ -23,154 +31,68 @@ export interface SearchParamDef {
 
 export type Interaction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'delete';
 
+/**
+ * The plain-language groups a patient consents to (labels and wording in portal/permissions.ts). Observation is
+ * split by category into three groups there; every other type belongs to exactly one group.
+ */
+export type ConsentGroupKey =
+  | 'basic'
+  | 'observations'
+  | 'problems'
+  | 'medications'
+  | 'allergies'
+  | 'immunizations'
+  | 'visits'
+  | 'procedures'
+  | 'reports'
+  | 'care-plans'
+  | 'insurance'
+  | 'devices'
+  | 'questionnaires'
+  | 'providers'
+  | 'other-records'
+  | 'reference-data';
+
+/** A search the US Core server CapabilityStatement names, with how strongly it is expected. */
+export interface SearchCombination {
+  readonly names: readonly string[];
+  readonly expectation: 'SHALL' | 'SHOULD';
+}
+
 export interface ResourceDef {
   readonly type: string;
   readonly profile: string;
   readonly supportedProfiles: readonly string[];
   readonly interactions: readonly Interaction[];
   readonly params: readonly SearchParamDef[];
-  /** Where the owning patient's reference is (absent for Patient, which is its own compartment) */
+  /**
+   * Where the owning patient's reference is, in order: the first one that points at a Patient puts the resource in
+   * that patient's compartment. Empty for Patient (its own compartment) and for types outside the compartment.
+   */
   readonly patientPaths: readonly string[];
-  /** The search parameter `_sort=date` sorts by */
-  readonly dateParam: string;
+  /** Whether the type is in the R4 patient compartment (Patient included) */
+  readonly inCompartment: boolean;
+  /** The search parameter `_sort=date` sorts by; absent when the type has no clinically relevant date */
+  readonly dateParam?: string;
   /** Elements an instance must carry (R4 cardinality 1..*), checked on create and update */
   readonly required: readonly (readonly string[])[];
-  /** `_include` values accepted, e.g. Observation:patient */
+  /** Elements with a required binding: the codes allowed */
+  readonly codes?: Readonly<Record<string, readonly string[]>>;
+  /** `_include` values accepted: `Type:param` or `Type:param:TargetType`, param a reference parameter */
   readonly includes: readonly string[];
+  /** `_revinclude` values accepted (`Provenance:target`) */
+  readonly revincludes: readonly string[];
+  /** The searches US Core lists for the type, for the CapabilityStatement */
+  readonly combinations: readonly SearchCombination[];
+  /** 'us-core': the US Core 6.1.0 search parameters; 'basic': _id, _lastUpdated and patient only */
+  readonly support: 'us-core' | 'basic';
+  readonly consentGroup: ConsentGroupKey;
 }
 
-const SP = 'http://hl7.org/fhir/SearchParameter/';
-const USC = 'http://hl7.org/fhir/us/core/SearchParameter/';
-const CS = 'http://hl7.org/fhir/';
-const ALL: readonly Interaction[] = ['read', 'vread', 'history-instance', 'search-type', 'create', 'update', 'delete'];
-
-const identifier = (type: string): SearchParamDef => ({
-  name: 'identifier',
-  kind: 'token',
-  description: `A business identifier of the ${type}`,
-  definition: `${SP}clinical-identifier`,
-  paths: ['identifier'],
-});
-
-const patientRef = (type: string, path: string): SearchParamDef => ({
-  name: 'patient',
-  kind: 'reference',
-  description: `Who the ${type} is about (the patient compartment)`,
-  definition: `${USC}us-core-${type.toLowerCase()}-patient`,
-  paths: [path],
-  targets: ['Patient'],
-  compartment: true,
-});
-
-export const RESOURCE_DEFS: readonly ResourceDef[] = [
-  {
-    type: 'Patient',
-    profile: 'http://hl7.org/fhir/StructureDefinition/Patient',
-    supportedProfiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'],
-    interactions: ALL,
-    patientPaths: [],
-    dateParam: 'birthdate',
-    required: [],
-    includes: [],
-    params: [
-      identifier('Patient'),
-      { name: 'name', kind: 'string', description: 'Any part of a name: family, given, prefix, suffix or text', definition: `${USC}us-core-patient-name`, paths: ['name.family', 'name.given', 'name.prefix', 'name.suffix', 'name.text'] },
-      { name: 'family', kind: 'string', description: 'Family name', definition: `${USC}us-core-patient-family`, paths: ['name.family'] },
-      { name: 'given', kind: 'string', description: 'Given name', definition: `${USC}us-core-patient-given`, paths: ['name.given'] },
-      { name: 'birthdate', kind: 'date', description: 'Date of birth', definition: `${USC}us-core-patient-birthdate`, paths: ['birthDate'] },
-      { name: 'gender', kind: 'token', description: 'Administrative gender', definition: `${USC}us-core-patient-gender`, paths: ['gender'], implicitSystem: `${CS}administrative-gender` },
-      { name: 'death-date', kind: 'date', description: 'Date of death', definition: `${USC}us-core-patient-death-date`, paths: ['deceasedDateTime'] },
-      { name: 'address', kind: 'string', description: 'Any part of an address', definition: `${SP}individual-address`, paths: ['address.line', 'address.city', 'address.district', 'address.state', 'address.postalCode', 'address.country', 'address.text'] },
-      { name: 'address-city', kind: 'string', description: 'City of an address', definition: `${SP}individual-address-city`, paths: ['address.city'] },
-      { name: 'address-state', kind: 'string', description: 'State of an address', definition: `${SP}individual-address-state`, paths: ['address.state'] },
-      { name: 'address-postalcode', kind: 'string', description: 'Postal code of an address', definition: `${SP}individual-address-postalcode`, paths: ['address.postalCode'] },
-      { name: 'telecom', kind: 'token', description: 'A phone number, e-mail address or other contact point', definition: `${SP}individual-telecom`, paths: ['telecom'] },
-    ],
-  },
-  {
-    type: 'Observation',
-    profile: 'http://hl7.org/fhir/StructureDefinition/Observation',
-    supportedProfiles: [
-      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-lab',
-      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs',
-      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure',
-      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus',
-    ],
-    interactions: ALL,
-    patientPaths: ['subject'],
-    dateParam: 'date',
-    required: [['status'], ['code']],
-    includes: ['Observation:patient', 'Observation:subject'],
-    params: [
-      patientRef('Observation', 'subject'),
-      { name: 'subject', kind: 'reference', description: 'Who the observation is about', definition: `${SP}Observation-subject`, paths: ['subject'], targets: ['Patient', 'Group', 'Device', 'Location'] },
-      { name: 'category', kind: 'token', description: 'Classification of the observation (laboratory, vital-signs, ...)', definition: `${USC}us-core-observation-category`, paths: ['category'] },
-      { name: 'code', kind: 'token', description: 'What was observed (LOINC)', definition: `${USC}us-core-observation-code`, paths: ['code'] },
-      { name: 'date', kind: 'date', description: 'Clinically relevant time of the observation', definition: `${USC}us-core-observation-date`, paths: ['effectiveDateTime', 'effectivePeriod', 'effectiveInstant'] },
-      { name: 'status', kind: 'token', description: 'Status of the observation', definition: `${USC}us-core-observation-status`, paths: ['status'], implicitSystem: `${CS}observation-status` },
-      { name: 'encounter', kind: 'reference', description: 'The encounter the observation belongs to', definition: `${SP}clinical-encounter`, paths: ['encounter'], targets: ['Encounter'] },
-      identifier('Observation'),
-    ],
-  },
-  {
-    type: 'AllergyIntolerance',
-    profile: 'http://hl7.org/fhir/StructureDefinition/AllergyIntolerance',
-    supportedProfiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-allergyintolerance'],
-    interactions: ALL,
-    patientPaths: ['patient'],
-    dateParam: 'date',
-    required: [['patient']],
-    includes: ['AllergyIntolerance:patient'],
-    params: [
-      patientRef('AllergyIntolerance', 'patient'),
-      { name: 'clinical-status', kind: 'token', description: 'active | inactive | resolved', definition: `${USC}us-core-allergyintolerance-clinical-status`, paths: ['clinicalStatus'] },
-      { name: 'verification-status', kind: 'token', description: 'unconfirmed | confirmed | refuted | entered-in-error', definition: `${SP}AllergyIntolerance-verification-status`, paths: ['verificationStatus'] },
-      { name: 'category', kind: 'token', description: 'food | medication | environment | biologic', definition: `${SP}AllergyIntolerance-category`, paths: ['category'], implicitSystem: `${CS}allergy-intolerance-category` },
-      { name: 'criticality', kind: 'token', description: 'low | high | unable-to-assess', definition: `${SP}AllergyIntolerance-criticality`, paths: ['criticality'], implicitSystem: `${CS}allergy-intolerance-criticality` },
-      { name: 'code', kind: 'token', description: 'The substance (SNOMED CT or RxNorm)', definition: `${SP}clinical-code`, paths: ['code', 'reaction.substance'] },
-      { name: 'date', kind: 'date', description: 'When the allergy was recorded', definition: `${SP}AllergyIntolerance-date`, paths: ['recordedDate'] },
-      { name: 'onset', kind: 'date', description: 'When the reaction started', definition: `${SP}AllergyIntolerance-onset`, paths: ['onsetDateTime', 'onsetPeriod', 'reaction.onset'] },
-      identifier('AllergyIntolerance'),
-    ],
-  },
-  {
-    type: 'MedicationStatement',
-    profile: 'http://hl7.org/fhir/StructureDefinition/MedicationStatement',
-    supportedProfiles: [],
-    interactions: ALL,
-    patientPaths: ['subject'],
-    dateParam: 'effective',
-    required: [['status'], ['medicationCodeableConcept', 'medicationReference'], ['subject']],
-    includes: ['MedicationStatement:patient', 'MedicationStatement:subject'],
-    params: [
-      patientRef('MedicationStatement', 'subject'),
-      { name: 'subject', kind: 'reference', description: 'Who is taking the medication', definition: `${SP}MedicationStatement-subject`, paths: ['subject'], targets: ['Patient', 'Group'] },
-      { name: 'status', kind: 'token', description: 'active | completed | entered-in-error | intended | stopped | on-hold | unknown | not-taken', definition: `${SP}medications-status`, paths: ['status'], implicitSystem: `${CS}CodeSystem/medication-statement-status` },
-      { name: 'effective', kind: 'date', description: 'When the medication was, is or will be taken', definition: `${SP}MedicationStatement-effective`, paths: ['effectiveDateTime', 'effectivePeriod'] },
-      { name: 'code', kind: 'token', description: 'The medication (RxNorm)', definition: `${SP}medications-code`, paths: ['medicationCodeableConcept'] },
-      { name: 'category', kind: 'token', description: 'Type of medication usage', definition: `${SP}MedicationStatement-category`, paths: ['category'] },
-      identifier('MedicationStatement'),
-    ],
-  },
-  {
-    type: 'Immunization',
-    profile: 'http://hl7.org/fhir/StructureDefinition/Immunization',
-    supportedProfiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-immunization'],
-    interactions: ALL,
-    patientPaths: ['patient'],
-    dateParam: 'date',
-    required: [['status'], ['vaccineCode'], ['patient'], ['occurrenceDateTime', 'occurrenceString']],
-    includes: ['Immunization:patient'],
-    params: [
-      patientRef('Immunization', 'patient'),
-      { name: 'date', kind: 'date', description: 'When the vaccine was given', definition: `${USC}us-core-immunization-date`, paths: ['occurrenceDateTime'] },
-      { name: 'status', kind: 'token', description: 'completed | entered-in-error | not-done', definition: `${USC}us-core-immunization-status`, paths: ['status'], implicitSystem: `${CS}event-status` },
-      { name: 'vaccine-code', kind: 'token', description: 'The vaccine (CVX)', definition: `${SP}Immunization-vaccine-code`, paths: ['vaccineCode'] },
-      { name: 'lot-number', kind: 'string', description: 'Vaccine lot number', definition: `${SP}Immunization-lot-number`, paths: ['lotNumber'] },
-      identifier('Immunization'),
-    ],
-  },
-];
+export const SP = 'http://hl7.org/fhir/SearchParameter/';
+export const USC = 'http://hl7.org/fhir/us/core/SearchParameter/';
+export const US_CORE_VERSION = '6.1.0';
+export const ALL_INTERACTIONS: readonly Interaction[] = ['read', 'vread', 'history-instance', 'search-type', 'create', 'update', 'delete'];
 
 /** Parameters every type accepts, handled by the search machinery itself. */
 export const COMMON_PARAMS: readonly { name: string; kind: ParamKind | 'special'; description: string; definition: string }[] = [
@@ -180,6 +102,76 @@ export const COMMON_PARAMS: readonly { name: string; kind: ParamKind | 'special'
 
 /** Result parameters (not filters) that search understands. */
 export const RESULT_PARAMS = ['_count', '_sort', '_total', '_summary', '_include', '_revinclude', '_format', '_pretty', '_cursor'] as const;
+
+// Types outside US Core that still belong to a consent group a patient would recognise; the rest of the
+// compartment is "other records", and types outside it are shared reference data or directories.
+const BASIC_GROUPS: Readonly<Record<string, ConsentGroupKey>> = {
+  Claim: 'insurance',
+  ClaimResponse: 'insurance',
+  ExplanationOfBenefit: 'insurance',
+  CoverageEligibilityRequest: 'insurance',
+  CoverageEligibilityResponse: 'insurance',
+  EnrollmentRequest: 'insurance',
+  Account: 'insurance',
+  Invoice: 'insurance',
+  PaymentNotice: 'insurance',
+  MedicationAdministration: 'medications',
+  MedicationKnowledge: 'medications',
+  Substance: 'medications',
+  ImmunizationEvaluation: 'immunizations',
+  ImmunizationRecommendation: 'immunizations',
+  ImagingStudy: 'reports',
+  Media: 'reports',
+  DocumentManifest: 'reports',
+  MolecularSequence: 'reports',
+  NutritionOrder: 'care-plans',
+  RequestGroup: 'care-plans',
+  RiskAssessment: 'care-plans',
+  DeviceRequest: 'devices',
+  DeviceUseStatement: 'devices',
+  VisionPrescription: 'devices',
+  EpisodeOfCare: 'visits',
+  Appointment: 'visits',
+  AppointmentResponse: 'visits',
+  Schedule: 'visits',
+  FamilyMemberHistory: 'problems',
+  ClinicalImpression: 'problems',
+  DetectedIssue: 'problems',
+  AdverseEvent: 'problems',
+  HealthcareService: 'providers',
+  Endpoint: 'providers',
+};
+
+/** A type with basic search: read, history, writes, and search by _id, _lastUpdated and (in the compartment) patient. */
+function basicDef(type: string): ResourceDef {
+  const compartment = R4_PATIENT_COMPARTMENT[type] ?? [];
+  const patientPaths = [...new Set(compartment.flatMap((p) => p.paths))];
+  const inCompartment = patientPaths.length > 0;
+  return {
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    supportedProfiles: [],
+    interactions: ALL_INTERACTIONS,
+    params: inCompartment
+      ? [{ name: 'patient', kind: 'reference', description: `The patient whose record the ${type} is in`, definition: `${SP}clinical-patient`, paths: patientPaths, targets: ['Patient'], compartment: true }]
+      : [],
+    patientPaths,
+    inCompartment,
+    required: [],
+    includes: [],
+    revincludes: inCompartment ? ['Provenance:target'] : [],
+    combinations: [],
+    support: 'basic',
+    consentGroup: BASIC_GROUPS[type] ?? (inCompartment ? 'other-records' : 'reference-data'),
+  };
+}
+
+const US_CORE_TYPES = new Set(US_CORE_DEFS.map((d) => d.type));
+// Containers and messages, not records: a Bundle is imported as its entries, the other two only ever travel.
+const NOT_STORED = new Set(['Bundle', 'Parameters', 'OperationOutcome']);
+
+/** Every type served: the US Core ones first (in their table's order), then the rest of R4 alphabetically. */
+export const RESOURCE_DEFS: readonly ResourceDef[] = [...US_CORE_DEFS, ...R4_RESOURCE_TYPES.filter((t) => !US_CORE_TYPES.has(t) && !NOT_STORED.has(t)).map(basicDef)];
 
 const BY_TYPE = new Map(RESOURCE_DEFS.map((d) => [d.type, d]));
 
@@ -192,3 +184,5 @@ export function searchParam(def: ResourceDef, name: string): SearchParamDef | un
 }
 
 export const SUPPORTED_TYPES: readonly string[] = RESOURCE_DEFS.map((d) => d.type);
+/** The types with US Core search, in table order: what scopes_supported and the sandbox list by name. */
+export const US_CORE_TYPE_NAMES: readonly string[] = US_CORE_DEFS.map((d) => d.type);

@@ -13,16 +13,41 @@ export function normalizeString(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
-/** All values at a dotted path, walking into arrays at every step. */
+/** A path's steps: split at dots outside parentheses, so `extension(http://a.b/c).valueDateTime` is two steps. */
+function stepsOf(path: string): string[] {
+  let cached = STEPS.get(path);
+  if (!cached) {
+    cached = [];
+    let depth = 0;
+    let cur = '';
+    for (const c of path) {
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      if (c === '.' && depth === 0) {
+        cached.push(cur);
+        cur = '';
+      } else cur += c;
+    }
+    cached.push(cur);
+    STEPS.set(path, cached);
+  }
+  return cached;
+}
+const STEPS = new Map<string, string[]>();
+
+/** All values at a path (see SearchParamDef.paths), walking into arrays at every step. */
 export function valuesAt(resource: Json, path: string): Json[] {
   let current: Json[] = [resource];
-  for (const step of path.split('.')) {
+  for (const step of stepsOf(path)) {
+    const open = step.indexOf('(');
+    const name = open < 0 ? step : step.slice(0, open);
+    const url = open < 0 ? undefined : step.slice(open + 1, -1);
     const next: Json[] = [];
     for (const v of current) {
       if (v && typeof v === 'object' && !Array.isArray(v)) {
-        const child = (v as JsonObject)[step];
-        if (Array.isArray(child)) next.push(...child);
-        else if (child !== undefined && child !== null) next.push(child);
+        const child = (v as JsonObject)[name];
+        const children = Array.isArray(child) ? child : child !== undefined && child !== null ? [child] : [];
+        for (const c of children) if (url === undefined || (isObject(c) && c.url === url)) next.push(c);
       }
     }
     current = next;
@@ -88,6 +113,11 @@ export function computeIndex(def: ResourceDef, resource: JsonObject, id: string,
         break;
       case 'reference':
         for (const v of values) {
+          // A canonical (QuestionnaireResponse.questionnaire) is a bare URL, indexed like an external reference.
+          if (typeof v === 'string') {
+            references.push({ param: key, targetType: '', targetId: v });
+            continue;
+          }
           if (!isObject(v) || typeof v.reference !== 'string') continue;
           const ref = parseReference(v.reference, fhirBaseUrl);
           if (ref?.kind === 'local') references.push({ param: key, targetType: ref.type, targetId: ref.id });

@@ -11,8 +11,17 @@ export type QueryPairs = readonly (readonly [string, string])[];
 
 export interface IncludeSpec {
   readonly value: string;
-  /** The referenced patients are read from the matched rows' compartment (patient) or subject references */
-  readonly via: 'patient' | 'subject';
+  /** The reference parameter whose targets are included */
+  readonly param: SearchParamDef;
+  /** `Type:param:Target`: only targets of this type */
+  readonly targetType?: string;
+}
+
+/** `_revinclude=Source:param`: resources of `sourceType` whose `param` points at a matched resource. */
+export interface RevIncludeSpec {
+  readonly value: string;
+  readonly sourceType: string;
+  readonly param: string;
 }
 
 export interface SearchRequest {
@@ -24,6 +33,7 @@ export interface SearchRequest {
   readonly total: 'none' | 'accurate' | 'first-page';
   readonly summaryCount: boolean;
   readonly includes: readonly IncludeSpec[];
+  readonly revincludes: readonly RevIncludeSpec[];
   readonly warnings: readonly Issue[];
   /** The parameters understood, in order, to rebuild self/next/previous links */
   readonly canonical: QueryPairs;
@@ -50,6 +60,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
   let total: 'none' | 'accurate' | 'first-page' = 'first-page';
   let summaryCount = false;
   const includes: IncludeSpec[] = [];
+  const revincludes: RevIncludeSpec[] = [];
 
   const unsupported = (name: string, why: string) => {
     if (opts.strict) throw badSearchParam(name, `${why} (rejected because of Prefer: handling=strict)`);
@@ -94,10 +105,14 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
           } else unsupported('_include', `_include=${value} is not supported; supported: ${def.includes.join(', ') || 'none'}`);
           break;
         }
-        case '_revinclude':
-          // Provenance is not served, so _revinclude=Provenance:target has nothing to add; accepted quietly (US Core).
-          if (value !== 'Provenance:target') unsupported('_revinclude', `_revinclude=${value} is not supported`);
+        case '_revinclude': {
+          const [sourceType, param, extra] = value.split(':');
+          if (def.revincludes.includes(value) && sourceType && param && extra === undefined) {
+            revincludes.push({ value, sourceType, param });
+            canonical.push(['_revinclude', value]);
+          } else unsupported('_revinclude', `_revinclude=${value} is not supported; supported: ${def.revincludes.join(', ') || 'none'}`);
           break;
+        }
         case '_cursor':
           cursor = decodeCursor(value);
           break;
@@ -134,7 +149,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
       canonical.push([rawName, value]);
     }
   }
-  return { clauses, sort, count, ...(cursor ? { cursor } : {}), total, summaryCount, includes, warnings, canonical };
+  return { clauses, sort, count, ...(cursor ? { cursor } : {}), total, summaryCount, includes, revincludes, warnings, canonical };
 }
 
 function parseParam(
@@ -283,15 +298,21 @@ function parseSort(def: ResourceDef, value: string): SortKey {
   const desc = value.startsWith('-');
   const key = desc ? value.slice(1) : value;
   if (key === '_lastUpdated') return desc ? '-_lastUpdated' : '_lastUpdated';
-  if (key === 'date' || key === def.dateParam) return desc ? '-date' : 'date';
+  if (def.dateParam && (key === 'date' || key === def.dateParam)) return desc ? '-date' : 'date';
   if (key === '_id' && !desc) return 'rid';
-  throw badSearchParam('_sort', `_sort=${value} is not supported; use date, -date, ${def.dateParam !== 'date' ? `${def.dateParam}, -${def.dateParam}, ` : ''}_lastUpdated or -_lastUpdated`);
+  const dates = def.dateParam ? `date, -date, ${def.dateParam !== 'date' ? `${def.dateParam}, -${def.dateParam}, ` : ''}` : '';
+  throw badSearchParam('_sort', `_sort=${value} is not supported on ${def.type}; use ${dates}_lastUpdated or -_lastUpdated`);
 }
 
+// `Type:param` or `Type:param:Target`, where the type is the one searched and param one of its reference parameters.
 function parseInclude(def: ResourceDef, value: string): IncludeSpec | undefined {
-  const normalized = value.endsWith(':Patient') ? value.slice(0, -':Patient'.length) : value;
-  if (!def.includes.includes(normalized)) return undefined;
-  return { value, via: normalized.endsWith(':subject') ? 'subject' : 'patient' };
+  const [type, name, target, extra] = value.split(':');
+  if (type !== def.type || !name || extra !== undefined) return undefined;
+  if (!def.includes.includes(value) && !def.includes.includes(`${type}:${name}`)) return undefined;
+  const param = searchParam(def, name);
+  if (param?.kind !== 'reference') return undefined;
+  if (target !== undefined && param.targets && !param.targets.includes(target)) return undefined;
+  return target === undefined ? { value, param } : { value, param, targetType: target };
 }
 
 export function encodeCursor(c: Cursor): string {

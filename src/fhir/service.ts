@@ -3,11 +3,11 @@
 // scopes) are AND-ed in by the authorization layer.
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, VersionConflictError, type ResourceStore, type SearchPage, type StoredResource } from '../store/resources.js';
-import { resourceDef, type ResourceDef } from './definitions.js';
-import { computeIndex } from './index-rows.js';
+import { resourceDef, type Interaction, type ResourceDef } from './definitions.js';
+import { computeIndex, valuesAt } from './index-rows.js';
 import { conflict, gone, notFound, preconditionFailed } from './outcome.js';
-import { ID_PATTERN } from './references.js';
-import { parseSearch, type QueryPairs, type SearchRequest } from './search-parse.js';
+import { ID_PATTERN, parseReference } from './references.js';
+import { MAX_COUNT, parseSearch, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
 import { UNRESTRICTED, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
@@ -16,6 +16,20 @@ export interface SearchResult {
   readonly request: SearchRequest;
   readonly page: SearchPage;
   readonly included: readonly StoredResource[];
+}
+
+/** The policy for reading (or searching) a related type in the same request; undefined: the token may not. */
+export type RelatedPolicy = (type: string, interaction: Interaction) => MaybePromise<AccessPolicy | undefined>;
+
+/** Included resources once each, and none that is already a match. */
+function dedupe(included: readonly StoredResource[], matches: readonly StoredResource[]): StoredResource[] {
+  const seen = new Set(matches.map((r) => `${r.type}/${r.id}`));
+  return included.filter((r) => {
+    const key = `${r.type}/${r.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export interface HistoryResult {
@@ -87,7 +101,7 @@ export class FhirService {
     return { versions: rows, total, ...(more && last ? { nextBefore: last.versionId } : {}) };
   }
 
-  async search(type: string, pairs: QueryPairs, opts: { strict: boolean; policy?: AccessPolicy; includePolicy?: AccessPolicy }): Promise<SearchResult> {
+  async search(type: string, pairs: QueryPairs, opts: { strict: boolean; policy?: AccessPolicy; relatedPolicy?: RelatedPolicy }): Promise<SearchResult> {
     const def = this.definition(type);
     const request = parseSearch(def, pairs, { fhirBaseUrl: this.fhirBaseUrl, strict: opts.strict });
     const page = await this.store.search({
@@ -98,17 +112,57 @@ export class FhirService {
       ...(request.cursor ? { cursor: request.cursor } : {}),
       total: request.summaryCount || request.total === 'accurate' || (request.total === 'first-page' && !request.cursor),
     });
-    // Included patients pass the same gate as a read of them would; the caller supplies the Patient policy.
-    const included = request.includes.length ? await this.#included(page.rows, opts.includePolicy ?? UNRESTRICTED) : [];
-    return { request, page, included };
+    // Included and revincluded resources pass the same gate as a read or search of them would; what the token may
+    // not see is left out, never an error.
+    const related = opts.relatedPolicy ?? (() => UNRESTRICTED);
+    const included: StoredResource[] = [];
+    if (request.includes.length) included.push(...(await this.#included(page.rows, request.includes, related)));
+    if (request.revincludes.length) included.push(...(await this.#revincluded(page.rows, request.revincludes, related)));
+    return { request, page, included: dedupe(included, page.rows) };
   }
 
-  // Every _include we offer points at the patient, so the compartment column already names them.
-  async #included(rows: readonly StoredResource[], policy: AccessPolicy): Promise<StoredResource[]> {
-    const ids = [...new Set(rows.map((r) => r.patientId).filter((p): p is string => p !== null))];
-    const patients = await this.store.readMany('Patient', ids);
+  async #included(rows: readonly StoredResource[], specs: readonly IncludeSpec[], related: RelatedPolicy): Promise<StoredResource[]> {
+    const wanted = new Map<string, Set<string>>();
+    for (const row of rows) {
+      if (!row.json) continue;
+      const resource = JSON.parse(row.json) as Record<string, unknown>;
+      for (const spec of specs) {
+        for (const path of spec.param.paths) {
+          for (const v of valuesAt(resource, path)) {
+            const ref = v && typeof v === 'object' && typeof (v as { reference?: unknown }).reference === 'string' ? parseReference((v as { reference: string }).reference, this.fhirBaseUrl) : undefined;
+            if (ref?.kind !== 'local' || (spec.targetType && ref.type !== spec.targetType) || (spec.param.targets && !spec.param.targets.includes(ref.type))) continue;
+            let ids = wanted.get(ref.type);
+            if (!ids) wanted.set(ref.type, (ids = new Set()));
+            ids.add(ref.id);
+          }
+        }
+      }
+    }
     const kept: StoredResource[] = [];
-    for (const p of patients) if (await this.#allowed(p, policy)) kept.push(p);
+    for (const [type, ids] of wanted) {
+      if (!resourceDef(type)) continue;
+      const policy = await related(type, 'read');
+      if (!policy) continue;
+      for (const r of await this.store.readMany(type, [...ids])) if (await this.#allowed(r, policy)) kept.push(r);
+    }
+    return kept;
+  }
+
+  async #revincluded(rows: readonly StoredResource[], specs: readonly RevIncludeSpec[], related: RelatedPolicy): Promise<StoredResource[]> {
+    if (!rows.length) return [];
+    const kept: StoredResource[] = [];
+    for (const spec of specs) {
+      const policy = await related(spec.sourceType, 'search-type');
+      if (!policy) continue;
+      const page = await this.store.search({
+        type: spec.sourceType,
+        clauses: [{ kind: 'reference', param: spec.param, values: rows.map((r) => ({ type: r.type, id: r.id })) }, ...policy.constraints],
+        sort: 'rid',
+        count: MAX_COUNT,
+        total: false,
+      });
+      kept.push(...page.rows);
+    }
     return kept;
   }
 

@@ -8,21 +8,8 @@ import type { ResourceDocument } from '../store/resources.js';
 
 type JsonObject = Record<string, unknown>;
 
-// Codes with a required binding in R4 for the elements we serve.
-const REQUIRED_CODES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
-  Patient: { gender: ['male', 'female', 'other', 'unknown'] },
-  Observation: { status: ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown'] },
-  AllergyIntolerance: {
-    type: ['allergy', 'intolerance'],
-    criticality: ['low', 'high', 'unable-to-assess'],
-    category: ['food', 'medication', 'environment', 'biologic'],
-  },
-  MedicationStatement: { status: ['active', 'completed', 'entered-in-error', 'intended', 'stopped', 'on-hold', 'unknown', 'not-taken'] },
-  Immunization: { status: ['completed', 'entered-in-error', 'not-done'] },
-};
-
-const DATE_TIME_KEYS = /^(.+DateTime|recordedDate|dateAsserted|authoredOn|start|end|lastOccurrence)$/;
-const DATE_KEYS = /^(birthDate|expirationDate)$/;
+const DATE_TIME_KEYS = /^(.+DateTime|recordedDate|dateAsserted|authoredOn|start|end|lastOccurrence|expirationDate)$/;
+const DATE_KEYS = /^(birthDate)$/;
 const INSTANT_KEYS = /^(issued|lastUpdated)$/;
 const CODE_PATTERN = /^[^\s]+( [^\s]+)*$/;
 // ContactPoint.system is a code (phone, email, ...), unlike Coding.system and Identifier.system, which are URIs.
@@ -55,7 +42,7 @@ export function validateResource(def: ResourceDef, body: unknown, urlId?: string
       issues.push({ severity: 'error', code: 'required', diagnostics: `${what} is required`, expression: [`${def.type}.${alternatives[0]}`] });
     }
   }
-  for (const [key, allowed] of Object.entries(REQUIRED_CODES[def.type] ?? {})) {
+  for (const [key, allowed] of Object.entries(def.codes ?? {})) {
     const values = Array.isArray(res[key]) ? (res[key] as unknown[]) : res[key] === undefined ? [] : [res[key]];
     for (const v of values) {
       if (typeof v !== 'string' || !allowed.includes(v)) add(`${def.type}.${key}`, `${def.type}.${key} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);

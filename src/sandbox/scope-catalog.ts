@@ -1,6 +1,6 @@
 // The scopes a developer can tick on the registration form, each with a plain explanation. Resource scopes follow
 // the served types (src/fhir/definitions.ts), so a new type appears here without a change to this file.
-import { RESOURCE_DEFS } from '../fhir/definitions.js';
+import { US_CORE_TYPE_NAMES } from '../fhir/definitions.js';
 import { OBSERVATION_CATEGORY_SYSTEM } from '../portal/permissions.js';
 
 export interface ScopeChoice {
@@ -18,7 +18,7 @@ export interface ScopeSection {
 const app = (scope: string, explanation: string): ScopeChoice => ({ scope, explanation, for: 'apps' });
 
 export function scopeCatalog(): readonly ScopeSection[] {
-  const types = RESOURCE_DEFS.map((d) => d.type);
+  const types = US_CORE_TYPE_NAMES;
   return [
     {
       title: 'Who is using the app',

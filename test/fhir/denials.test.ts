@@ -78,9 +78,9 @@ t.test('sandbox mode: denials say what was needed and why', async (t) => {
     t.equal(create.status, 403);
     t.match(create.outcome.issue[0]!.diagnostics, /^Creating AllergyIntolerance needs patient\/AllergyIntolerance\.c \(or patient\/AllergyIntolerance\.write, /);
 
-    const unknownType = await fhir(server, '/Condition', tokens.access_token);
+    const unknownType = await fhir(server, '/Prescription', tokens.access_token);
     t.equal(unknownType.status, 403, 'a type not served is still a 403 (scope checked first)');
-    t.match(unknownType.outcome.issue[0]!.diagnostics, /Condition is not a resource type served here/);
+    t.match(unknownType.outcome.issue[0]!.diagnostics, /Prescription is not a resource type served here/);
   });
 
   t.test("a write into another patient's record is 403 naming whose record it is, whose the token reaches, and the scopes", async (t) => {
