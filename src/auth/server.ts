@@ -19,6 +19,7 @@ import { afterClientDelete, deleteClient, endClientAccess, type ClientRemovalDep
 import { loadKeys } from './keys.js';
 import { mountProvider } from './mount.js';
 import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
+import { resourceScopesSupported } from './scopes-supported.js';
 import { tokenStatus, type TokenStatus } from './token-status.js';
 
 export interface AuthServer {
@@ -48,7 +49,7 @@ export interface AuthServer {
   readonly cookieSecret: string;
 }
 
-export const SCOPES_SUPPORTED = [...STATIC_SCOPES, 'patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read'];
+export const SCOPES_SUPPORTED = [...STATIC_SCOPES, ...resourceScopesSupported()];
 
 export async function createAuthServer(
   app: FastifyInstance,

@@ -242,6 +242,9 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
       identifier('Coverage'),
     ],
   }),
+  // R4's patient CompartmentDefinition leaves Device out (a device can outlive its patient), but a US Core
+  // implantable device is part of one patient's record and apps read it with patient/Device.rs, so it is kept in
+  // that patient's compartment through Device.patient: a patient token sees its own devices only.
   def({
     type: 'Device',
     profiles: ['us-core-implantable-device'],
@@ -507,7 +510,7 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
   def({
     type: 'Provenance',
     profiles: ['us-core-provenance'],
-    patientPaths: ['target', 'agent.who', 'agent.onBehalfOf'],
+    patientPaths: ['target'],
     dateParam: 'recorded',
     required: [['target'], ['recorded'], ['agent']],
     consentGroup: 'other-records',
