@@ -34,6 +34,8 @@ export const CAPABILITIES = [
   'context-passthrough-banner',
   'context-passthrough-style',
   'context-ehr-patient',
+  // EHR launches (the sandbox simulator) can carry an Encounter, now served with US Core search.
+  'context-ehr-encounter',
   'context-standalone-patient',
   'permission-offline',
   'permission-online',
