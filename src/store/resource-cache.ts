@@ -32,6 +32,13 @@ export const DEFAULT_RESOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Past this many changes since the last look, dropping everything is cheaper than evicting one by one. */
 const MAX_CHANGES_PER_SYNC = 5000;
+/**
+ * The largest entry kept, as a share of the budget (but at least MIN_ENTRY_CAP): a DocumentReference or
+ * DiagnosticReport carrying a scanned PDF inline would otherwise push out thousands of small resources to make room
+ * for one that is read rarely, and every read of the others would pay for it.
+ */
+const ENTRY_SHARE = 256;
+const MIN_ENTRY_CAP = 16 * 1024;
 /** Bookkeeping per entry besides its JSON: key, object, map slot */
 const ENTRY_OVERHEAD = 200;
 
@@ -61,7 +68,11 @@ export class ResourceCache {
   constructor(
     private readonly feed: ChangeFeed,
     private readonly maxBytes: number,
-  ) {}
+  ) {
+    this.#maxEntryBytes = Math.min(maxBytes, Math.max(Math.floor(maxBytes / ENTRY_SHARE), MIN_ENTRY_CAP));
+  }
+
+  readonly #maxEntryBytes: number;
 
   /**
    * Brings the cache up to date with other connections' commits; false means it must not be used for this read (a
@@ -120,7 +131,7 @@ export class ResourceCache {
   /** Only after `usable()` returned true in the same synchronous step, with the row just read from the database. */
   set(key: string, row: StoredResource): void {
     const size = sizeOf(row);
-    if (size > this.maxBytes) return;
+    if (size > this.#maxEntryBytes) return;
     this.#delete(key);
     this.#entries.set(key, { row, used: false });
     this.#bytes += size;

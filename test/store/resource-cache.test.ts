@@ -172,3 +172,27 @@ t.test('a cache of 0 bytes turns it off, and PostgreSQL has none', async (t) => 
   t.teardown(() => other.close());
   t.equal(new ResourceStore(other.db).cacheStats() === undefined, usingPostgres, 'by default there is one on SQLite, none on PostgreSQL');
 });
+
+t.test('a resource carrying a large inline attachment is read from the database, not kept in the cache in place of many small ones', { skip: usingPostgres && 'no read cache on PostgreSQL' }, async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  // A 4 MB cache keeps entries up to 16 KB; a 40 KB PDF note is larger.
+  const fhir = new FhirService(new ResourceStore(database.db, { cacheBytes: 4 * 1024 * 1024 }), BASE);
+  const note = await fhir.create('DocumentReference', {
+    resourceType: 'DocumentReference',
+    status: 'current',
+    subject: { reference: 'Patient/p1' },
+    content: [{ attachment: { contentType: 'application/pdf', data: Buffer.alloc(30_000, 7).toString('base64') } }],
+  });
+  const small = await fhir.create('Observation', observation(70));
+  for (let i = 0; i < 2; i++) {
+    await fhir.read('DocumentReference', note.id);
+    await fhir.read('Observation', small.id);
+  }
+  const stats = fhir.store.cacheStats()!;
+  t.equal(stats.entries, 1, 'only the small resource is cached');
+  t.equal(stats.hits, 1, 'its second read was a hit');
+  t.ok(stats.bytes < 16 * 1024);
+  const again = await fhir.read('DocumentReference', note.id);
+  t.equal(JSON.parse(again.json!).content[0].attachment.data.length, 40_000, 'the large one is still served whole, as stored');
+});
