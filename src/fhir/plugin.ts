@@ -14,6 +14,7 @@ import { UNRESTRICTED, accessPolicy, refuseSearchOutsideFilters, type AccessPoli
 import { resourceDef, type Interaction } from './definitions.js';
 import type { AccessRecorder, AuditedInteraction } from './audit.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
+import { patientEverything } from './everything.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
@@ -252,6 +253,31 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     return search(req, reply, [...queryPairs(req.url), ...(req.body ?? [])]);
   });
 
+  // Patient/[id]/$everything: recorded as a search of Patient (the audit has no interaction of its own for it yet).
+  const everything = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, pairs: QueryPairs) => {
+    const { type, id } = req.params;
+    if (type !== 'Patient') throw notSupported(404, `$everything is defined on Patient only, not on ${type}`);
+    const patientPolicy = await policy(req, 'Patient', 'read');
+    const related = async (t: string, interaction: Interaction) => {
+      try {
+        return await policy(req, t, interaction);
+      } catch (err) {
+        // Left out, as in a search's includes; anything but a refusal is a real failure.
+        if (err instanceof FhirError && err.status === 403) return undefined;
+        throw err;
+      }
+    };
+    const strict = /handling\s*=\s*strict/i.test(String(req.headers.prefer ?? ''));
+    const result = await patientEverything(service, { patientId: id, pairs, strict, patientPolicy, related });
+    req.auditPatient = id;
+    const { matches, included, links, warnings } = result;
+    return send(reply, 200, searchsetJson({ fhirBaseUrl: base, matches, included, ...(result.total !== undefined ? { total: result.total } : {}), links, warnings }));
+  };
+  app.get<{ Params: Params }>('/:type/:id/$everything', audited('search'), async (req, reply) => everything(req, reply, queryPairs(req.url)));
+  app.post<{ Params: Params; Body: unknown }>('/:type/:id/$everything', audited('search'), async (req, reply) =>
+    everything(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]),
+  );
+
   app.post<{ Params: Params; Body: unknown }>('/:type', audited('create'), async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');
     const r = await service.create(req.params.type, requireBody(req.body), access);
@@ -305,6 +331,21 @@ function refuse(auth: FhirAuth, token: string, realm: string, done: (err?: Error
 function requireBody(body: unknown): unknown {
   if (body === undefined) throw badRequest('The request has no body; send the resource as application/fhir+json');
   return body;
+}
+
+/** A POST body of $everything: none, or a Parameters resource whose parameters are the query parameters. */
+function parametersPairs(body: unknown): [string, string][] {
+  if (body === undefined || body === null) return [];
+  const params = body as { resourceType?: unknown; parameter?: unknown };
+  if (params.resourceType !== 'Parameters') throw badRequest('POST $everything takes no body or a Parameters resource');
+  const list = Array.isArray(params.parameter) ? (params.parameter as Record<string, unknown>[]) : [];
+  return list.map((p) => {
+    const value = Object.entries(p).find(([k]) => k.startsWith('value'))?.[1];
+    if (typeof p.name !== 'string' || (typeof value !== 'string' && typeof value !== 'number')) {
+      throw badRequest('Each parameter of $everything needs a name and a value[x] (valueCode, valueInstant, valueInteger, ...)');
+    }
+    return [p.name, String(value)];
+  });
 }
 
 function clampCount(v: string | undefined): number {

@@ -2,7 +2,7 @@
 // Stored JSON is returned as text so the HTTP layer can send it without parsing it again.
 import { sql, type Transaction } from 'kysely';
 import type { Db, PreparedQuery } from './db.js';
-import type { Cursor, IndexData, ResourceQuery } from './resource-query.js';
+import type { Clause, Cursor, IndexData, ResourceQuery } from './resource-query.js';
 import type { Database } from './schema.js';
 import { clauseExpression, sortSpec } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
@@ -52,6 +52,19 @@ export interface WriteInput {
 export interface WriteResult {
   readonly resource: StoredResource;
   readonly created: boolean;
+}
+
+/** Current resources in one patient's compartment, for the types given, each AND-ed with its own clauses. */
+export interface CompartmentQuery {
+  readonly patientId: string;
+  readonly types: readonly { readonly type: string; readonly clauses: readonly Clause[] }[];
+  /** Only resources last updated at or after this instant (ms since epoch) */
+  readonly since?: number;
+  /** Continue after this row of the previous page */
+  readonly after?: { readonly type: string; readonly rid: number };
+  /** Rows wanted; `more` says whether another follows (also with 0) */
+  readonly count: number;
+  readonly total: boolean;
 }
 
 export class VersionConflictError extends Error {
@@ -281,6 +294,37 @@ export class ResourceStore {
       .where('r.deleted', '=', 0)
       .execute();
     return rows.map(toStored);
+  }
+
+  /**
+   * One patient's compartment across types (Patient/$everything), ordered by type then rid: a resource keeps its rid
+   * across updates, so paging with the (type, rid) of the last row neither repeats nor skips while others write.
+   */
+  async compartment(q: CompartmentQuery): Promise<{ rows: StoredResource[]; more: boolean; total?: number }> {
+    if (!q.types.length) return q.total ? { rows: [], more: false, total: 0 } : { rows: [], more: false };
+    const plain = q.types.filter((t) => !t.clauses.length).map((t) => t.type);
+    const filtered = q.types.filter((t) => t.clauses.length);
+    const base = this.#db.kysely
+      .selectFrom('resources as r')
+      .where('r.patient_id', '=', q.patientId)
+      .where('r.deleted', '=', 0)
+      .where((eb) =>
+        eb.or([
+          ...(plain.length ? [eb('r.type', 'in', plain)] : []),
+          ...filtered.map((t) => eb.and([eb('r.type', '=', t.type), ...t.clauses.map((c) => clauseExpression(eb, c))])),
+        ]),
+      )
+      .$if(q.since !== undefined, (s) => s.where('r.last_updated', '>=', q.since!));
+    const total = q.total ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
+    const after = q.after;
+    const rows = await base
+      .select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id'])
+      .$if(after !== undefined, (s) => s.where((eb) => eb.or([eb('r.type', '>', after!.type), eb.and([eb('r.type', '=', after!.type), eb('r.rid', '>', after!.rid)])])))
+      .orderBy('r.type')
+      .orderBy('r.rid')
+      .limit(q.count + 1)
+      .execute();
+    return { rows: rows.slice(0, q.count).map(toStored), more: rows.length > q.count, ...(total !== undefined ? { total } : {}) };
   }
 
   /** Create or update one resource: version, meta, current row, version row and index rows in one transaction. */
