@@ -2,8 +2,8 @@
 // server's first-start seeding but for any files. Progress goes to stderr, the summary to stdout.
 import { parseArgs } from 'node:util';
 import { runMain, withStore } from './cli.js';
-import { DEFAULT_BATCH_SIZE, importFiles, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
-import { SUPPORTED_TYPES } from '../src/fhir/definitions.js';
+import { DEFAULT_BATCH_SIZE, importFiles, NOT_STORED_REASON, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
+import { COMMON_PARAMS, resourceDef, US_CORE_TYPE_NAMES, US_CORE_VERSION } from '../src/fhir/definitions.js';
 
 const USAGE = `usage: npm run import -- [--batch-size N] FILE...
 
@@ -12,13 +12,30 @@ const USAGE = `usage: npm run import -- [--batch-size N] FILE...
   --batch-size N    resources per database transaction (default ${DEFAULT_BATCH_SIZE})
   --help            this text
 
-Writes to DATABASE_URL (default sqlite:./data/smart.db). Only ${SUPPORTED_TYPES.join(', ')}
-are stored; other types are counted and skipped. Ids are kept, so importing a file again updates its
-resources (new versions) rather than duplicating them.
+Writes to DATABASE_URL (default sqlite:./data/smart.db). Every FHIR R4 resource type is stored; these
+are searchable by their US Core ${US_CORE_VERSION} search parameters:
+${wrap(US_CORE_TYPE_NAMES.join(', '), '  ')}
+and the other R4 types by _id, _lastUpdated and (in the patient compartment) patient. Bundles are
+imported as their entries; a Bundle nested as an entry, Parameters and OperationOutcome are counted as
+not stored; a resourceType that is not R4 is an error. Ids are kept, so importing a file again updates
+its resources (new versions) rather than duplicating them.
 
 Exit code: 0 everything imported; 1 some resources or files failed; 2 usage or configuration error.`;
 
 const ERRORS_SHOWN = 20;
+
+function wrap(text: string, indent: string, width = 100): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines.join('\n');
+}
 
 function usageError(message: string): never {
   process.stderr.write(`import: ${message}\n\n${USAGE}\n`);
@@ -44,18 +61,29 @@ function parse(): { files: string[]; batchSize: number } {
 }
 
 function progressLine(p: ImportProgress): string {
-  return `[import] ${p.done} imported, ${p.skipped} skipped, ${p.errors} errors, ${Math.round(p.rate)}/s${p.file ? ` (${p.file})` : ''}\n`;
+  return `[import] ${p.done} imported, ${p.notStored} not stored, ${p.errors} errors, ${Math.round(p.rate)}/s${p.file ? ` (${p.file})` : ''}\n`;
+}
+
+// What a client can search a stored type by, as the CapabilityStatement would put it.
+function searchLabel(type: string): string {
+  const def = resourceDef(type)!;
+  if (def.support === 'us-core') return `US Core ${US_CORE_VERSION} search`;
+  return `basic search: ${[...COMMON_PARAMS.map((p) => p.name), ...def.params.map((p) => p.name)].join(', ')}`;
 }
 
 function printSummary(r: ImportReport): void {
   const total = Object.values(r.imported).reduce((a, b) => a + b, 0);
-  const skippedTotal = Object.values(r.skipped).reduce((a, b) => a + b, 0);
-  const row = (label: string, n: number) => `  ${label.padEnd(28)} ${String(n).padStart(10)}`;
+  const notStoredTotal = Object.values(r.notStored).reduce((a, b) => a + b, 0);
+  const row = (label: string, n: number, note = '') => `  ${label.padEnd(28)} ${String(n).padStart(10)}${note ? `  ${note}` : ''}`;
   console.log(`Imported ${total} resources from ${r.files} file(s) in ${r.seconds.toFixed(1)} s (${r.resourcesPerSecond} resources/s)`);
-  for (const [type, n] of Object.entries(r.imported).sort()) console.log(row(type, n));
-  if (skippedTotal) {
-    console.log(`Skipped ${skippedTotal} resources of types not served here:`);
-    for (const [type, n] of Object.entries(r.skipped).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(row(type, n));
+  // US Core types first, then those with basic search, each alphabetically.
+  const rank = (type: string) => (r.searchSupport[type] === 'us-core' ? 0 : 1);
+  const stored = Object.entries(r.imported).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  if (stored.length) console.log(`  ${'Type'.padEnd(28)} ${'Stored'.padStart(10)}  Search`);
+  for (const [type, n] of stored) console.log(row(type, n, searchLabel(type)));
+  if (notStoredTotal) {
+    console.log(`Not stored: ${notStoredTotal} resources (${NOT_STORED_REASON})`);
+    for (const [type, n] of Object.entries(r.notStored).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(row(type, n));
   }
   console.log(`Conditional references to resources outside the files, kept as logical (identifier) references: ${r.conditionalReferences}`);
   if (!r.errors.length) {

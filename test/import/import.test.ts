@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, Immunization, Observation, Patient, Provenance } from 'fhir/r4.js';
+import type { Bundle, Coverage, Encounter, ExplanationOfBenefit, Immunization, Observation, Patient, Provenance, ServiceRequest } from 'fhir/r4.js';
 import { importFiles, importResources, type ImportProgress } from '../../src/fhir/import/importer.js';
 import { seedIfEmpty } from '../../src/fhir/seed.js';
 import { ResourceStore } from '../../src/store/resources.js';
@@ -36,26 +36,34 @@ function writeJson(path: string, value: unknown): string {
   return path;
 }
 
-t.test('a Synthea transaction bundle imports its Patient, 62 Observations, 2 AllergyIntolerances and 6 Immunizations and counts every skipped type', async (t) => {
+// Dino214's 164 entries by type (SOURCES.md).
+const DINO_TYPES = {
+  Observation: 62,
+  Claim: 18,
+  Condition: 16,
+  Encounter: 16,
+  ExplanationOfBenefit: 16,
+  Procedure: 12,
+  DiagnosticReport: 9,
+  Immunization: 6,
+  AllergyIntolerance: 2,
+  CarePlan: 2,
+  CareTeam: 2,
+  MedicationRequest: 2,
+  Patient: 1,
+};
+
+t.test('a Synthea transaction bundle imports all 164 entries, each type with its level of search support, and nothing is left out', async (t) => {
   const app = await startTestApp(t);
   const report = await importFiles(app.fhir, [DINO]);
   t.same(report.errors, []);
-  t.same(report.imported, { Patient: 1, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
-  t.same(report.skipped, {
-    Claim: 18,
-    Condition: 16,
-    Encounter: 16,
-    ExplanationOfBenefit: 16,
-    Procedure: 12,
-    DiagnosticReport: 9,
-    CarePlan: 2,
-    CareTeam: 2,
-    MedicationRequest: 2,
-  });
+  t.same(report.imported, DINO_TYPES);
+  t.same(report.notStored, {});
+  t.same(report.searchSupport, { ...Object.fromEntries(Object.keys(DINO_TYPES).map((type) => [type, 'us-core'])), Claim: 'basic', ExplanationOfBenefit: 'basic' });
   t.equal(report.files, 1);
   t.ok(report.seconds > 0 && report.resourcesPerSecond > 0, 'the report carries timing');
-  // Dino214's 122 conditional references all sit in Claims, Encounters, EOBs, CareTeams and MedicationRequests.
-  t.equal(report.conditionalReferences, 0, 'conditional references in skipped resources are not counted as imported');
+  // SOURCES.md: 84 Practitioner?identifier= and 38 Organization?identifier= references, none of them in the file.
+  t.equal(report.conditionalReferences, 84 + 38, 'every conditional reference is counted once its resource is stored');
 });
 
 t.test('urn:uuid references become Patient/<id> references that patient searches find', async (t) => {
@@ -68,29 +76,89 @@ t.test('urn:uuid references become Patient/<id> references that patient searches
   t.equal((await get(app, `/fhir/Immunization?patient=Patient/${DINO_ID}`)).total, 6);
   const obs = (await get(app, `/fhir/Observation?patient=${DINO_ID}&_count=1`)).entry![0]!.resource as Observation;
   t.equal(obs.subject?.reference, `Patient/${DINO_ID}`);
-  t.match(obs.encounter?.reference, /^Encounter\/[0-9a-f-]{36}$/, 'references to served-elsewhere types become Type/id as well');
+  t.match(obs.encounter?.reference, /^Encounter\/[0-9a-f-]{36}$/, 'references to other entries become Type/id as well');
+  const encounter = await get<Encounter>(app, `/fhir/${obs.encounter!.reference!}`);
+  t.equal(encounter.subject?.reference, `Patient/${DINO_ID}`, 'and the Encounter they point at is stored');
   t.notMatch(JSON.stringify(obs), /urn:uuid:/, 'no urn:uuid reference is left');
+  t.equal((await get(app, `/fhir/Claim?patient=${DINO_ID}&_summary=count`)).total, 18, 'a type with basic search is found by its patient');
+});
+
+t.test('an ExplanationOfBenefit keeps its contained Coverage and ServiceRequest inside it, with their references rewritten', async (t) => {
+  const app = await startTestApp(t);
+  await importFiles(app.fhir, [DINO]);
+  const eob = await get<ExplanationOfBenefit>(app, '/fhir/ExplanationOfBenefit/77ec915d-a0bd-e2cb-a337-2d6fa06ec2c9');
+  t.same(eob.contained?.map((c) => `${c.resourceType}/${c.id}`), ['ServiceRequest/referral', 'Coverage/coverage']);
+  t.equal(eob.referral?.reference, '#referral', 'the #id references to them are kept');
+  t.equal(eob.insurance[0]!.coverage.reference, '#coverage');
+  const coverage = eob.contained![1] as Coverage;
+  t.equal(coverage.beneficiary.reference, `Patient/${DINO_ID}`, 'urn:uuid references inside contained resources are rewritten');
+  const referral = eob.contained![0] as ServiceRequest;
+  t.same(referral.requester, { identifier: { system: 'http://hl7.org/fhir/sid/us-npi', value: '9999997395' }, type: 'Practitioner' }, 'a conditional reference inside a contained resource becomes logical');
+  t.match(eob.claim?.reference, /^Claim\/dbdc3ee3-7962-62e9-9ecb-7556943b0747$/);
+  t.equal((await get(app, '/fhir/Coverage?_summary=count')).total, 0, 'contained resources are not stored on their own');
+  t.equal((await get(app, `/fhir/ServiceRequest?patient=${DINO_ID}&_summary=count`)).total, 0, 'nor found by their patient');
+  t.equal((await get(app, `/fhir/ExplanationOfBenefit?patient=${DINO_ID}&_summary=count`)).total, 16);
 });
 
 t.test('a PUT entry keeps its id and its urn fullUrl maps to it (Inferno patient 355)', async (t) => {
   const app = await startTestApp(t);
   const report = await importFiles(app.fhir, [P355]);
   t.same(report.errors, []);
-  t.same(report.imported, { Patient: 1, Observation: 140, AllergyIntolerance: 10, Immunization: 20 });
-  t.equal(report.skipped.MedicationRequest, 20);
+  t.same(report.imported, {
+    Observation: 140,
+    Encounter: 129,
+    Condition: 31,
+    DiagnosticReport: 23,
+    DocumentReference: 21,
+    CarePlan: 20,
+    CareTeam: 20,
+    Immunization: 20,
+    MedicationRequest: 20,
+    Procedure: 20,
+    AllergyIntolerance: 10,
+    Location: 3,
+    Organization: 3,
+    Practitioner: 3,
+    PractitionerRole: 3,
+    Device: 2,
+    ServiceRequest: 2,
+    Goal: 1,
+    Patient: 1,
+    Provenance: 1,
+  });
+  t.same(new Set(Object.values(report.searchSupport)), new Set(['us-core']), 'all of them are US Core types');
   t.equal((await get<Patient>(app, '/fhir/Patient/355')).id, '355');
   t.equal((await get(app, '/fhir/Observation?patient=355&_total=accurate')).total, 140, 'urn:uuid:e91975f5-… references point at Patient/355');
   t.equal((await get(app, '/fhir/AllergyIntolerance?patient=355')).total, 10);
   t.equal((await get(app, '/fhir/Immunization?patient=355')).total, 20, 'including the not-done Immunization with occurrenceString');
 });
 
-t.test('an older Synthea bundle imports with its inline Organization and Practitioner skipped and the Patient id from its urn, not the file name', async (t) => {
+t.test('an older Synthea bundle imports its inline Organization and Practitioner, referenced by id, and the Patient id from its urn, not the file name', async (t) => {
   const app = await startTestApp(t);
   const report = await importFiles(app.fhir, [JUDSON]);
   t.same(report.errors, []);
-  t.same(report.imported, { Patient: 1, Observation: 56, AllergyIntolerance: 7, Immunization: 5 });
-  t.equal(report.skipped.Organization, 1);
-  t.equal(report.skipped.Practitioner, 1);
+  t.same(report.imported, {
+    Observation: 56,
+    Claim: 16,
+    Encounter: 14,
+    ExplanationOfBenefit: 14,
+    AllergyIntolerance: 7,
+    CarePlan: 5,
+    Condition: 5,
+    Immunization: 5,
+    DiagnosticReport: 4,
+    Procedure: 3,
+    MedicationRequest: 2,
+    Organization: 1,
+    Patient: 1,
+    Practitioner: 1,
+  });
+  t.equal(report.conditionalReferences, 0, 'this generation references its Organization and Practitioner by urn:uuid');
+  const encounter = await get<Encounter>(app, '/fhir/Encounter/80759a0b-bd70-404e-abd0-f7c8502d4c9a');
+  t.equal(encounter.serviceProvider?.reference, 'Organization/ff9863d3-3fa3-3861-900e-f00148f5d9c2');
+  t.equal(encounter.participant?.[0]?.individual?.reference, 'Practitioner/ec06fc71-7541-44d0-80cf-6b0eec00ab3b');
+  t.equal((await get(app, '/fhir/Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|620')).entry?.[0]?.resource?.id, 'ec06fc71-7541-44d0-80cf-6b0eec00ab3b');
+  t.equal((await get(app, '/fhir/Encounter?patient=195bd73c-1ef3-400d-9269-a0d9042afafe&_include=Encounter:practitioner')).entry?.filter((e) => e.search?.mode === 'include').length, 1, 'the Practitioner is included with the Encounters');
   t.equal((await get(app, '/fhir/Observation?patient=195bd73c-1ef3-400d-9269-a0d9042afafe&_total=accurate')).total, 56);
   t.equal((await app.server.inject({ url: '/fhir/Patient/34d4fd7e-b2b6-42fc-adb5-09db196b8662' })).statusCode, 404);
 });
@@ -168,7 +236,7 @@ t.test('conditional references to resources outside the file become logical refe
   t.same(imm.performer?.[0]?.actor, { display: 'Dr. Rivera', identifier: { system: 'http://hl7.org/fhir/sid/us-npi', value: '9999991234' }, type: 'Practitioner' }, 'the display is kept');
 });
 
-t.test('a searchset Bundle imports its matches and includes and skips its OperationOutcome', async (t) => {
+t.test('a searchset Bundle imports its matches and includes and counts its OperationOutcome as not stored', async (t) => {
   const app = await startTestApp(t);
   const searchset = {
     resourceType: 'Bundle',
@@ -182,11 +250,28 @@ t.test('a searchset Bundle imports its matches and includes and skips its Operat
   const report = await importFiles(app.fhir, [writeJson(join(tempDir(t), 'searchset.json'), searchset)]);
   t.same(report.errors, []);
   t.same(report.imported, { Observation: 1, Patient: 1 });
-  t.same(report.skipped, { OperationOutcome: 1 });
+  t.same(report.notStored, { OperationOutcome: 1 });
   t.equal((await get(app, '/fhir/Observation?patient=s-pat')).total, 1);
 });
 
-t.test('bad NDJSON lines and invalid resources are reported with file and line while the rest imports', async (t) => {
+t.test('a Bundle nested as an entry is counted as not stored, and the entries around it import', async (t) => {
+  const app = await startTestApp(t);
+  const collection = {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [
+      { resource: { resourceType: 'Patient', id: 'outer' } },
+      { resource: { resourceType: 'Bundle', id: 'inner', type: 'collection', entry: [{ resource: { resourceType: 'Patient', id: 'nested' } }] } },
+    ],
+  };
+  const report = await importFiles(app.fhir, [writeJson(join(tempDir(t), 'nested.json'), collection)]);
+  t.same(report.errors, []);
+  t.same(report.imported, { Patient: 1 });
+  t.same(report.notStored, { Bundle: 1 });
+  t.equal((await app.server.inject({ url: '/fhir/Patient/nested' })).statusCode, 404, "the nested Bundle's own entries are not imported");
+});
+
+t.test('bad NDJSON lines, invalid resources and types that are not R4 are reported with file and line while the rest imports', async (t) => {
   const app = await startTestApp(t);
   const file = join(tempDir(t), 'mixed.ndjson');
   writeFileSync(
@@ -201,18 +286,21 @@ t.test('bad NDJSON lines and invalid resources are reported with file and line w
       JSON.stringify({ resourceType: 'Patient', gender: 'male' }),
       JSON.stringify([1, 2]),
       JSON.stringify({ resourceType: 'Patient', id: 'ok-2' }),
+      JSON.stringify({ resourceType: 'DeviceUsage', id: 'r5-only', status: 'active' }),
+      JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'x', valueString: 'y' }] }),
     ].join('\r\n'),
   );
   const report = await importFiles(app.fhir, [NDJSON, file]);
-  t.same(report.imported, { Patient: 13 + 2 }, '13 Synthea patients and the two good lines');
-  t.same(report.skipped, { Claim: 1 });
+  t.same(report.imported, { Patient: 13 + 2, Claim: 1 }, '13 Synthea patients and the three good lines');
+  t.same(report.notStored, { Parameters: 1 });
   const at = (line: number) => report.errors.find((e) => e.file === file && e.location === `line ${line}`);
   t.match(at(2), { message: /not JSON/ }, 'the unparsable line');
   t.match(at(3), { resource: 'Observation/no-status', message: /Observation\.status/ }, 'the invalid resource, with its problem');
   t.match(at(6), { resource: 'Patient/bad-date', message: /birthDate/ }, 'an impossible date');
   t.match(at(7), { resource: 'Patient', message: /no id/ }, 'a resource without an id');
   t.match(at(8), { message: /not a FHIR resource/ }, 'JSON that is not a resource');
-  t.equal(report.errors.length, 5);
+  t.match(at(10), { resource: 'DeviceUsage/r5-only', message: /"DeviceUsage" is not a FHIR R4 resource type/ }, 'an R5 type');
+  t.equal(report.errors.length, 6);
   t.equal((await app.server.inject({ url: '/fhir/Patient/ok-2' })).statusCode, 200, 'lines after the bad ones still import');
 });
 
@@ -250,24 +338,28 @@ t.test('re-importing the same file creates version 2 of each resource, not dupli
   const app = await startTestApp(t);
   await importFiles(app.fhir, [DINO]);
   const again = await importFiles(app.fhir, [DINO]);
-  t.same(again.imported, { Patient: 1, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
+  t.same(again.imported, DINO_TYPES);
   const patients = await get(app, '/fhir/Patient?_total=accurate');
   t.equal(patients.total, 1);
   t.equal(patients.entry![0]!.resource!.meta?.versionId, '2');
   t.equal((await get(app, '/fhir/Observation?_total=accurate')).total, 62);
   t.equal((await get(app, `/fhir/Patient/${DINO_ID}/_history`)).total, 2);
+  const eobs = await get(app, '/fhir/ExplanationOfBenefit?_count=100');
+  t.equal(eobs.total, 16, 'a type with basic search is updated in place too');
+  t.ok(eobs.entry!.every((e) => e.resource!.meta?.versionId === '2'));
 });
 
 t.test('small batches give the same result and progress reports counts and rate', async (t) => {
   const app = await startTestApp(t);
   const seen: ImportProgress[] = [];
   const report = await importFiles(app.fhir, [DINO, NDJSON], { batchSize: 7, progressEveryMs: 0, onProgress: (p) => seen.push(p) });
-  t.same(report.imported, { Patient: 14, Observation: 62, AllergyIntolerance: 2, Immunization: 6 });
+  t.same(report.imported, { ...DINO_TYPES, Patient: 14 });
   t.ok(seen.length > 10, 'progress after every batch when asked to');
   const last = seen[seen.length - 1]!;
-  t.equal(last.done, 84);
+  t.equal(last.done, 164 + 13);
   t.equal(last.file, NDJSON);
-  t.ok(last.skipped > 0 && last.rate > 0 && last.seconds > 0);
+  t.equal(last.notStored, 0);
+  t.ok(last.rate > 0 && last.seconds > 0);
   t.ok(seen.every((p, i) => i === 0 || p.done >= seen[i - 1]!.done), 'counts only grow');
 });
 
@@ -328,13 +420,14 @@ t.test('npm run import stores into DATABASE_URL, prints the summary and exits 1 
   const database = await createTestDatabase({ file: true });
   t.teardown(() => database.close());
   const bad = join(tempDir(t), 'bad.ndjson');
-  writeFileSync(bad, `${JSON.stringify({ resourceType: 'Observation', id: 'x' })}\n`);
+  writeFileSync(bad, `${JSON.stringify({ resourceType: 'Observation', id: 'x' })}\n${JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] })}\n`);
   const run = await runCli(['--batch-size', '50', DINO, bad], { DATABASE_URL: database.url });
   t.equal(run.code, 1, run.stderr);
-  t.match(run.stdout, /Imported 71 resources from 2 file\(s\)/);
-  t.match(run.stdout, /Observation\s+62/);
-  t.match(run.stdout, /Skipped 93 resources/);
-  t.match(run.stdout, /Claim\s+18/);
+  t.match(run.stdout, /Imported 164 resources from 2 file\(s\)/);
+  t.match(run.stdout, /\n  Observation\s+62  US Core 6\.1\.0 search\n/);
+  t.match(run.stdout, /\n  Claim\s+18  basic search: _id, _lastUpdated, patient\n/);
+  t.match(run.stdout, /Not stored: 1 resources \(containers and messages.*\)\n  OperationOutcome\s+1\n/);
+  t.match(run.stdout, /kept as logical \(identifier\) references: 122/);
   t.match(run.stdout, /Errors: 1\n.*bad\.ndjson line 1 Observation\/x: .*status/);
   t.ok(await new ResourceStore(database.db).read('Patient', DINO_ID), 'the data is in the database');
   const ok = await runCli([NDJSON], { DATABASE_URL: database.url });

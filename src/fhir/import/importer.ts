@@ -1,11 +1,17 @@
 // Loads resources (Bundles of any kind, NDJSON) into the store through the same validation and indexing as the
-// API, in batches, keeping ids. Other resource types are counted and skipped; a bad resource or file is reported
-// and the import goes on.
+// API, in batches, keeping ids. Every R4 type is stored; the few that never are (a Bundle nested as an entry,
+// Parameters, OperationOutcome) are counted, and a bad resource, a type that is not R4 or a bad file is reported
+// while the import goes on.
+import { resourceDef, type ResourceDef } from '../definitions.js';
 import type { FhirService } from '../service.js';
 import { prepare, type BatchInput } from './prepare.js';
 import { readSource, SourceError, type ImportItem } from './sources.js';
 
 export type { ImportItem } from './sources.js';
+export { NOT_STORED_REASON } from './prepare.js';
+
+/** 'us-core': the US Core 6.1.0 search parameters; 'basic': _id, _lastUpdated and, in the patient compartment, patient */
+export type SearchSupport = ResourceDef['support'];
 
 export interface ImportError {
   readonly file: string;
@@ -21,7 +27,8 @@ export interface ImportProgress {
   readonly file?: string;
   /** Resources stored so far */
   readonly done: number;
-  readonly skipped: number;
+  /** Resources of types never stored (NOT_STORED_REASON) */
+  readonly notStored: number;
   readonly errors: number;
   readonly seconds: number;
   /** Resources imported per second so far */
@@ -30,8 +37,13 @@ export interface ImportProgress {
 
 export interface ImportReport {
   readonly files: number;
+  /** Resources stored, by type */
   readonly imported: Record<string, number>;
-  readonly skipped: Record<string, number>;
+  /** How each type in `imported` can be searched */
+  readonly searchSupport: Record<string, SearchSupport>;
+  /** Resources of valid R4 types that are never stored, by type (NOT_STORED_REASON says why); not errors */
+  readonly notStored: Record<string, number>;
+  /** Resources and files that could not be imported, types that are not R4 among them */
   readonly errors: ImportError[];
   /** Conditional references to resources outside the files, replaced by logical (identifier) references in the stored resources */
   readonly conditionalReferences: number;
@@ -84,7 +96,7 @@ interface Pending {
 class ImportRun {
   files = 0;
   readonly imported: Record<string, number> = {};
-  readonly skipped: Record<string, number> = {};
+  readonly notStored: Record<string, number> = {};
   readonly errors: ImportError[] = [];
   conditionalReferences = 0;
   readonly #service: FhirService;
@@ -93,7 +105,7 @@ class ImportRun {
   readonly #started = performance.now();
   #lastProgress = this.#started;
   #importedTotal = 0;
-  #skippedTotal = 0;
+  #notStoredTotal = 0;
   #batch: Pending[] = [];
   #file: string | undefined;
 
@@ -122,7 +134,8 @@ class ImportRun {
     return {
       files: this.files,
       imported: this.imported,
-      skipped: this.skipped,
+      searchSupport: Object.fromEntries(Object.keys(this.imported).map((type) => [type, resourceDef(type)!.support])),
+      notStored: this.notStored,
       errors: this.errors,
       conditionalReferences: this.conditionalReferences,
       seconds: Number(seconds.toFixed(3)),
@@ -137,9 +150,9 @@ class ImportRun {
     }
     const p = prepare(item.resource, this.#service.fhirBaseUrl);
     if (p.kind === 'write') this.#batch.push({ input: p.input, file, location: item.location, conditionalReferences: item.conditionalReferences ?? 0 });
-    else if (p.kind === 'skip') {
-      this.skipped[p.type] = (this.skipped[p.type] ?? 0) + 1;
-      this.#skippedTotal++;
+    else if (p.kind === 'not-stored') {
+      this.notStored[p.type] = (this.notStored[p.type] ?? 0) + 1;
+      this.#notStoredTotal++;
     } else this.errors.push({ file, location: item.location, ...(p.resource ? { resource: p.resource } : {}), message: p.message });
   }
 
@@ -167,7 +180,7 @@ class ImportRun {
   #count(stored: Pending): void {
     this.imported[stored.input.type] = (this.imported[stored.input.type] ?? 0) + 1;
     this.#importedTotal++;
-    // Counted when stored: those in skipped types (Synthea's Claims and Encounters hold most) never reach the data.
+    // Counted when stored: those in a resource that failed validation or storage never reach the data.
     this.conditionalReferences += stored.conditionalReferences;
   }
 
@@ -181,7 +194,7 @@ class ImportRun {
     onProgress({
       ...(this.#file !== undefined ? { file: this.#file } : {}),
       done: this.#importedTotal,
-      skipped: this.#skippedTotal,
+      notStored: this.#notStoredTotal,
       errors: this.errors.length,
       seconds,
       rate: seconds > 0 ? this.#importedTotal / seconds : 0,

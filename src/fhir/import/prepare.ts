@@ -1,8 +1,9 @@
-// One imported resource → what to do with it: write it (validated and indexed as the API would), skip it (a type
-// not served here), or report it. Pure, so it runs wherever the resources are read.
+// One imported resource → what to do with it: write it (validated and indexed as the API would), leave it out (an
+// R4 type that is never stored), or report it. Pure, so it runs wherever the resources are read.
 import { resourceDef } from '../definitions.js';
 import { computeIndex } from '../index-rows.js';
 import { FhirError } from '../outcome.js';
+import { R4_RESOURCE_TYPES } from '../r4-catalog.js';
 import { ID_PATTERN } from '../references.js';
 import { validateResource } from '../validate.js';
 import type { WriteInput } from '../../store/resources.js';
@@ -11,8 +12,17 @@ export type BatchInput = Omit<WriteInput, 'mode' | 'ifMatch'>;
 
 export type Prepared =
   | { readonly kind: 'write'; readonly input: BatchInput }
-  | { readonly kind: 'skip'; readonly type: string }
+  /** A valid R4 type the store never holds (see NOT_STORED_REASON) */
+  | { readonly kind: 'not-stored'; readonly type: string }
   | { readonly kind: 'error'; readonly resource?: string; readonly message: string };
+
+/**
+ * Why the R4 types that are not served are left out: a Bundle is imported as its entries, so only one nested as an
+ * entry reaches here; Parameters and OperationOutcome are messages, not records.
+ */
+export const NOT_STORED_REASON = 'containers and messages, not records: a Bundle nested as an entry (its own entries are not imported), Parameters, OperationOutcome';
+
+const R4_TYPES = new Set(R4_RESOURCE_TYPES);
 
 export function prepare(value: unknown, fhirBaseUrl: string): Prepared {
   const r = value as { resourceType?: unknown; id?: unknown } | null;
@@ -20,7 +30,12 @@ export function prepare(value: unknown, fhirBaseUrl: string): Prepared {
     return { kind: 'error', message: 'not a FHIR resource (no resourceType)' };
   }
   const def = resourceDef(r.resourceType);
-  if (!def) return { kind: 'skip', type: r.resourceType };
+  if (!def) {
+    if (R4_TYPES.has(r.resourceType)) return { kind: 'not-stored', type: r.resourceType };
+    // Every R4 type is served, so this is another FHIR version's type (or a typo): the data is not R4.
+    const label = typeof r.id === 'string' ? `${r.resourceType}/${r.id}` : r.resourceType;
+    return { kind: 'error', resource: label, message: `"${r.resourceType}" is not a FHIR R4 resource type` };
+  }
   // Without an id a re-import could not find the resource again and would duplicate it.
   if (typeof r.id !== 'string') return { kind: 'error', resource: r.resourceType, message: 'the resource has no id' };
   const label = `${r.resourceType}/${r.id}`;

@@ -1,7 +1,7 @@
 // Reference rewriting for imported data. Bundle-internal references (urn:uuid:…, absolute fullUrls, conditional
-// references that match an entry) become Type/id; conditional references to resources outside the file cannot be
-// resolved by a server that does not hold those types, so they become logical references (identifier) instead of
-// dangling searches, and the data stays valid.
+// references that match an entry) become Type/id; conditional references to resources outside the file (Synthea
+// ships its Practitioners and Organizations in separate bundles) have nothing to resolve to, so they become logical
+// references (identifier) instead of dangling searches, and the data stays valid.
 
 type JsonObject = Record<string, unknown>;
 
