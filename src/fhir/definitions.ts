@@ -140,6 +140,10 @@ const BASIC_GROUPS: Readonly<Record<string, ConsentGroupKey>> = {
   AdverseEvent: 'problems',
   HealthcareService: 'providers',
   Endpoint: 'providers',
+  // Demographics of a person, like Patient; a clinical document (discharge summary, note); a charge is a bill line.
+  Person: 'basic',
+  Composition: 'reports',
+  ChargeItem: 'insurance',
 };
 
 /** A type with basic search: read, history, writes, and search by _id, _lastUpdated and (in the compartment) patient. */

@@ -4,7 +4,7 @@
 import { parseScopes, isResourceScope } from '../auth/scopes.js';
 import type { AppLink, AppLinkStore } from '../store/app-links.js';
 import type { PatientRecords } from './patient-records.js';
-import { TEEN_AGE, TEEN_PROXY_TYPES, birthdayAt, proxyAccess } from './proxy-policy.js';
+import { TEEN_AGE, TEEN_PROXY_TYPES, birthdayAt, proxyAccess, typeAllowed } from './proxy-policy.js';
 import type { ProxyService } from './proxy-service.js';
 
 export interface AccessEndDeps {
@@ -13,11 +13,11 @@ export interface AccessEndDeps {
   readonly patients: PatientRecords;
 }
 
-/** True when the link's scopes reach a type outside what a parent may see of a teenager's record. */
+/** True when the link's scopes reach a record type outside what a parent may see of a teenager's record (shared types such as Practitioner do not count). */
 function reachesBeyondTeenTypes(link: AppLink): boolean {
   return parseScopes(link.scope)
     .scopes.filter(isResourceScope)
-    .some((s) => s.type === '*' || !TEEN_PROXY_TYPES.includes(s.type));
+    .some((s) => s.type === '*' || !typeAllowed(TEEN_PROXY_TYPES, s.type));
 }
 
 /** ms when access ends (≤ now: already ended); undefined when nothing ends it (or it is no portal link). */

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppLink } from '../store/app-links.js';
 import type { StoredAuditEvent } from '../store/audit-log.js';
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
-import { groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval } from './permissions.js';
+import { previewCounts, recordReach } from './consent.js';
+import { dataKindText, groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval, type PermissionGroupKey } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
 import { clientApp, labelFor, personRelationship } from './presenters.js';
 import { renderConnectedApps, renderMessage, type AccessLogEntry, type ConnectedAppModel } from './views.js';
@@ -12,14 +13,6 @@ import { renderConnectedApps, renderMessage, type AccessLogEntry, type Connected
 type Form = Record<string, string | string[] | undefined>;
 
 const ACTION_TEXT: Readonly<Record<string, string>> = { read: 'Read', vread: 'Read', search: 'Searched', history: 'Read history', create: 'Added', update: 'Changed', delete: 'Deleted' };
-const TYPE_TEXT: Readonly<Record<string, string>> = {
-  Patient: 'Basic information',
-  Observation: 'Lab results, vital signs and measurements',
-  AllergyIntolerance: 'Allergies',
-  MedicationStatement: 'Medications',
-  Immunization: 'Immunizations',
-};
-
 export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const site = { siteName: deps.siteName };
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
@@ -48,16 +41,27 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     const records = await deps.directory.patientsFor(account.accountId);
     const byId = new Map(records.map((r) => [r.id, r]));
     const links = (await deps.appLinks.listForPatients([...byId.keys()])).filter((l) => l.revokedAt === null);
+    // Counted once per record, over the groups any of its apps may see; only types the record allows this account
+    // are counted (a parent must not learn how many confidential entries a teenager's record holds).
+    const counts = new Map<string, Map<PermissionGroupKey, number>>();
+    for (const [patientId, record] of byId) {
+      const granted = groupsForScopes(links.filter((l) => l.patientId === patientId).flatMap((l) => l.scope.split(' ')));
+      if (granted.length) counts.set(patientId, await previewCounts(deps.resources, patientId, granted, recordReach(record.allowedTypes)));
+    }
     const apps: ConnectedAppModel[] = [];
     for (const link of links) {
       const record = byId.get(link.patientId)!;
       const client = await deps.provider.Client.find(link.clientId);
       const events = await deps.auditLog.listForGrant(link.grantId, 25);
       const person = { name: record.name, relationship: personRelationship(record.relationship) };
+      const recordCounts = counts.get(link.patientId);
       apps.push({
         app: clientApp(client, link.clientId),
         patient: person,
-        groups: groupsForScopes(link.scope.split(' ')).map((group) => ({ group: labelFor(group, person), granted: true })),
+        groups: groupsForScopes(link.scope.split(' ')).map((group) => {
+          const count = recordCounts?.get(group.key);
+          return { group: labelFor(group, person), granted: true, ...(count !== undefined ? { count } : {}) };
+        }),
         since: new Date(link.createdAt),
         ...(link.lastUsedAt !== null ? { lastUsed: new Date(link.lastUsedAt) } : {}),
         ...(endOf(link.expiresAt, record.endsAt) !== undefined ? { expires: new Date(endOf(link.expiresAt, record.endsAt)!) } : {}),
@@ -91,7 +95,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     if (!found) return html(reply, 404, renderMessage({ ...site, title: 'Not found', text: 'That app is not connected to a record you manage.', tone: 'error' }));
     const current = found.link.scope.split(' ').filter(Boolean);
     const { keptGroupKeys } = parsePermissionForm(req.body);
-    const { granted, dropped } = scopesForApproval(current, keptGroupKeys);
+    const { granted, dropped } = scopesForApproval(current, keptGroupKeys, recordReach(found.record.allowedTypes));
     // Nothing left to see: that is removing the app.
     if (!granted.some((s) => scopeGroups(s).length)) {
       await deps.revokeGrant(found.link.grantId);
@@ -122,5 +126,5 @@ function endOf(linkExpiry: number | null, proxyEnd: number | undefined): number 
 }
 
 function logEntry(e: StoredAuditEvent, patientName: string): AccessLogEntry {
-  return { time: new Date(e.at), patientName, dataKind: TYPE_TEXT[e.resourceType] ?? e.resourceType, action: `${ACTION_TEXT[e.interaction] ?? e.interaction}${e.status >= 400 ? ' (refused)' : ''}` };
+  return { time: new Date(e.at), patientName, dataKind: dataKindText(e.resourceType), action: `${ACTION_TEXT[e.interaction] ?? e.interaction}${e.status >= 400 ? ' (refused)' : ''}` };
 }

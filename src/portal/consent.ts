@@ -12,26 +12,39 @@ import {
   type PermissionGroup,
   type PermissionGroupDefinition,
   type PermissionGroupKey,
+  type TypeFilter,
 } from './permissions.js';
+import { typeAllowed } from './proxy-policy.js';
 
-/** Groups the request reaches that this record allows (a parent's proxy for a teen covers fewer types). */
+/** The types a record lets an app reach (a parent's proxy for a teen allows fewer; shared types always pass). */
+export const recordReach = (allowedTypes: 'all' | readonly string[]): TypeFilter => (type) => typeAllowed(allowedTypes, type);
+
+/** Groups the request reaches through types this record allows (a parent's proxy for a teen covers fewer types). */
 export function offeredGroups(requested: readonly string[], allowedTypes: 'all' | readonly string[]): PermissionGroup[] {
-  return groupsForScopes(requested).filter((g) => !g.resourceType || allowedTypes === 'all' || allowedTypes.includes(g.resourceType));
+  return groupsForScopes(requested, recordReach(allowedTypes));
 }
 
-/** Items of each group in the record, for the preview next to each checkbox. */
-export async function previewCounts(store: ResourceStore, patientId: string, groups: readonly PermissionGroupDefinition[]): Promise<Map<PermissionGroupKey, number>> {
-  const counts = new Map<PermissionGroupKey, number>();
-  for (const g of groups) {
-    if (!g.resourceType || !g.countNoun) continue;
+/**
+ * Items of each group in the record, for the preview next to each checkbox: every record type of the group that
+ * `reachable` allows, added up (Medications = MedicationRequest + MedicationStatement + MedicationDispense + ...).
+ * One count-only search per type, run together; shared types (Practitioner, Medication, ...) are not counted.
+ */
+export async function previewCounts(
+  store: ResourceStore,
+  patientId: string,
+  groups: readonly PermissionGroupDefinition[],
+  reachable: TypeFilter = () => true,
+): Promise<Map<PermissionGroupKey, number>> {
+  const categories = (codes: readonly string[]) => codes.map((code) => ({ system: OBSERVATION_CATEGORY_SYSTEM, code }));
+  const countOf = async (g: PermissionGroupDefinition, type: string) => {
     const clauses: Clause[] = [{ kind: 'compartment', patientIds: [patientId] }];
-    const categories = (codes: readonly string[]) => codes.map((code) => ({ system: OBSERVATION_CATEGORY_SYSTEM, code }));
     if (g.category) clauses.push({ kind: 'token', param: 'category', values: categories([g.category]) });
     if (g.excludeCategories?.length) clauses.push({ kind: 'token', param: 'category', values: categories(g.excludeCategories), not: true });
-    const page = await store.search({ type: g.resourceType, clauses, sort: 'rid', count: 0, total: true });
-    counts.set(g.key, page.total ?? 0);
-  }
-  return counts;
+    return (await store.search({ type, clauses, sort: 'rid', count: 0, total: true })).total ?? 0;
+  };
+  const counted = groups.filter((g) => g.countNoun && g.recordTypes.some(reachable));
+  const totals = await Promise.all(counted.map(async (g) => (await Promise.all(g.recordTypes.filter(reachable).map((type) => countOf(g, type)))).reduce((a, b) => a + b, 0)));
+  return new Map(counted.map((g, i) => [g.key, totals[i]!]));
 }
 
 /** Pre-fill: the groups an earlier approval of the same app for the same record granted; all when there was none. */
@@ -51,14 +64,23 @@ export interface Approval {
 }
 
 /**
- * The patient's choice as scopes. Groups not offered (a teen's record) can never be kept, whatever the form says;
- * "only while I use it" drops offline_access, so no refresh token outlives the session.
+ * The patient's choice as scopes. Groups not offered (a teen's record) can never be kept, whatever the form says,
+ * and types the record does not allow are never granted, even inside a kept group (a teen's insurance coverage is
+ * shared with the parent, the claims are not); "only while I use it" drops offline_access, so no refresh token
+ * outlives the session.
  */
-export function approve(requested: readonly string[], offered: readonly PermissionGroup[], ticked: ReadonlySet<string>, duration: AccessDuration, now: number): Approval {
+export function approve(
+  requested: readonly string[],
+  offered: readonly PermissionGroup[],
+  ticked: ReadonlySet<string>,
+  duration: AccessDuration,
+  now: number,
+  allowedTypes: 'all' | readonly string[],
+): Approval {
   const allowed = new Set<string>(offered.map((g) => g.key));
   const kept = new Set([...ticked].filter((k) => allowed.has(k)));
   if (duration === 'session') kept.delete('offline');
-  const { granted, dropped } = scopesForApproval(requested, kept);
+  const { granted, dropped } = scopesForApproval(requested, kept, recordReach(allowedTypes));
   const seconds = kept.has('offline') ? accessDurationSeconds(duration) : undefined;
   return { scopes: granted, dropped, expiresAt: seconds ? now + seconds * 1000 : undefined };
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction } from 'oidc-provider';
 import { STATIC_SCOPES } from '../auth/provider.js';
-import { approve, offeredGroups, prefilledGroups, previewCounts } from './consent.js';
+import { approve, offeredGroups, prefilledGroups, previewCounts, recordReach } from './consent.js';
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
 import { parsePermissionForm } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
@@ -120,7 +120,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       const kept = new Set(offered.map((g) => g.key).filter((k) => !untick.has(k)));
       return decide(req, reply, d, { decision: 'allow', keptGroupKeys: kept, duration: 'forever' });
     }
-    const counts = record ? await previewCounts(deps.resources, record.id, offered) : new Map();
+    const counts = record ? await previewCounts(deps.resources, record.id, offered, recordReach(record.allowedTypes)) : new Map();
     const earlier = record ? (await deps.appLinks.listForAccount(account.accountId, { includeRevoked: true })).find((l) => l.clientId === String(d.params.client_id) && l.patientId === record.id) : undefined;
     const ticked = prefilledGroups(offered, earlier?.scope);
     const patients = record && record.relationship !== 'self' ? await directory.patientsFor(account.accountId) : [];
@@ -199,7 +199,8 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     const wanted = requested(d);
     const now = deps.clock();
     const { keptGroupKeys, duration } = answer;
-    const approval = approve(wanted, offeredGroups(wanted, record?.allowedTypes ?? 'all'), keptGroupKeys, duration, now);
+    const allowedTypes = record?.allowedTypes ?? 'all';
+    const approval = approve(wanted, offeredGroups(wanted, allowedTypes), keptGroupKeys, duration, now, allowedTypes);
 
     let encounter: string | undefined;
     let options: LaunchOptions | undefined;

@@ -1,18 +1,68 @@
 // THE rule for acting on someone else's record. Pure: the relation, the patient's birth date and the moment in.
 //  - parent / guardian of a child under 13: full access;
-//  - parent / guardian of a teen (13 to 17): basic information, immunizations and allergies only, because
-//    adolescents are entitled to confidential care (results, medications stay between teen and clinician);
+//  - parent / guardian of a teen (13 to 17): only the kinds of record TEEN_RULES lets a parent see (basic
+//    information, allergies, immunizations, insurance coverage), because adolescents are entitled to confidential
+//    care: the rest stays between the teen and their clinicians;
 //  - a minor's proxy ends by itself on the 18th birthday;
 //  - between adults only a 'legal-authorization' recorded by an operator (power of attorney, court order) counts,
 //    from its start to its optional end, with full access.
 // Ages are counted in UTC calendar days.
+import { RESOURCE_DEFS, resourceDef, type ConsentGroupKey } from '../fhir/definitions.js';
 import type { ProxyRelationship } from '../store/schema.js';
 
 export const TEEN_AGE = 13;
 export const ADULT_AGE = 18;
 
-/** What a parent or guardian of a 13 to 17 year old may see. */
-export const TEEN_PROXY_TYPES: readonly string[] = Object.freeze(['Patient', 'Immunization', 'AllergyIntolerance']);
+/** Whether a parent or guardian of a 13 to 17 year old sees a kind of record, and why. */
+export interface TeenRule {
+  readonly parentSees: boolean;
+  readonly why: string;
+}
+
+const CONFIDENTIAL = (why: string): TeenRule => ({ parentSees: false, why });
+const SHARED = (why: string): TeenRule => ({ parentSees: true, why });
+
+/**
+ * The teen rule for every kind of record, by consent group (the types of a group are in src/fhir/definitions.ts).
+ * A new consent group does not compile until it is decided here; a new type joins its group's decision (and the
+ * test listing what a parent sees fails until someone agrees). 'not-a-record': the group holds only types outside the
+ * patient compartment, which are nobody's record and follow the scopes alone.
+ */
+export const TEEN_RULES: Readonly<Record<ConsentGroupKey, TeenRule | 'not-a-record'>> = {
+  basic: SHARED('Name, birth date, contact details and contacts: the parent needs them to act for the teen, and is usually one of the contacts.'),
+  allergies: SHARED('Safety: whoever gives the teen food or medicine has to know what causes a reaction.'),
+  immunizations: SHARED('School, camp and sports forms ask the parent for vaccine records and for vaccines that are due.'),
+  insurance: CONFIDENTIAL('Claims, explanations of benefit and bills list the care received, so they would reveal confidential visits (the coverage itself is shared, see TEEN_TYPE_RULES).'),
+  observations: CONFIDENTIAL('Lab results and measurements include pregnancy and STI tests, drug screens and answers about sexual activity or substance use.'),
+  problems: CONFIDENTIAL('Diagnoses include reproductive, sexual and mental health and substance use, which a teen may consent to alone.'),
+  medications: CONFIDENTIAL('Prescriptions reveal confidential care (contraception, treatment for STIs, depression or substance use).'),
+  visits: CONFIDENTIAL('Which clinic the teen went to, and when, can reveal confidential care by itself.'),
+  procedures: CONFIDENTIAL('Procedures and the orders for them (tests, referrals) reveal confidential care.'),
+  reports: CONFIDENTIAL('Test reports and clinical notes record what the teen told their clinician in confidence.'),
+  'care-plans': CONFIDENTIAL('Care plans, goals and the care team reveal the conditions being treated and who treats them.'),
+  devices: CONFIDENTIAL('Devices include contraceptive implants and IUDs.'),
+  questionnaires: CONFIDENTIAL('Screening answers (depression, substance use, home and sexual life) are given in confidence.'),
+  'other-records': CONFIDENTIAL("Messages with the care team, consents, flags, lists and the record's provenance and access log reveal confidential care."),
+  providers: 'not-a-record',
+  'reference-data': 'not-a-record',
+};
+
+/** Types decided apart from their group. */
+export const TEEN_TYPE_RULES: Readonly<Record<string, TeenRule>> = {
+  Coverage: SHARED('The insurance plan and member number: usually the parent\'s own policy, needed to book care and to pay.'),
+};
+
+/** The teen rule for a type; undefined for types outside the patient compartment (nobody's record) and unknown types. */
+export function teenRule(type: string): TeenRule | undefined {
+  const def = resourceDef(type);
+  if (!def?.inCompartment) return undefined;
+  const rule = TEEN_TYPE_RULES[type] ?? TEEN_RULES[def.consentGroup];
+  // A compartment type in a group decided as 'not-a-record' gets no access until someone decides it.
+  return rule === 'not-a-record' ? undefined : rule;
+}
+
+/** What a parent or guardian of a 13 to 17 year old may see: the patient-compartment types TEEN_RULES shares. */
+export const TEEN_PROXY_TYPES: readonly string[] = Object.freeze(RESOURCE_DEFS.filter((d) => d.inCompartment && teenRule(d.type)?.parentSees === true).map((d) => d.type));
 
 export type ProxyReason =
   | 'child'
@@ -45,7 +95,7 @@ export interface ProxyTerms {
 /** Plain-language wording of each reason, for operator tools and the portal. */
 export const PROXY_REASON_TEXT: Readonly<Record<ProxyReason, string>> = {
   child: 'Full access: the patient is under 13.',
-  teen: 'Limited access (basic information, immunizations, allergies): the patient is 13 to 17.',
+  teen: 'Limited access (basic information, allergies, immunizations and insurance coverage; not health problems, medications, results, visits or notes): the patient is 13 to 17.',
   'legal-authorization': 'Full access under a legal authorization.',
   'not-started': 'Not started yet.',
   ended: 'Ended.',
@@ -108,5 +158,10 @@ export function relationshipProblem(relationship: ProxyRelationship, patientBirt
   return age < ADULT_AGE ? undefined : `The patient is an adult (${age}): access to an adult's record needs 'legal-authorization'.`;
 }
 
-/** Whether `type` is reachable under `allowed`. */
-export const typeAllowed = (allowed: readonly string[] | 'all', type: string): boolean => allowed === 'all' || allowed.includes(type);
+/**
+ * Whether `type` is reachable under `allowed` (from an active relation). Types outside the patient compartment
+ * (Practitioner, Organization, Location, Medication, ...) are nobody's record: the proxy rule has nothing to say about
+ * them, the token's scopes decide. Unknown types count as records, so they fail closed.
+ */
+export const typeAllowed = (allowed: readonly string[] | 'all', type: string): boolean =>
+  allowed === 'all' || allowed.includes(type) || resourceDef(type)?.inCompartment === false;

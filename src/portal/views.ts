@@ -158,7 +158,7 @@ export interface ConnectedAppModel {
   readonly app: AppInfo;
   readonly patient: PersonRef;
   /** Every group the app has or had; `granted` ones are what it may read now (and are ticked in the change form) */
-  readonly groups: readonly { readonly group: PermissionGroupDefinition | PermissionGroup; readonly granted: boolean }[];
+  readonly groups: readonly { readonly group: PermissionGroupDefinition | PermissionGroup; readonly granted: boolean; readonly count?: number }[];
   readonly since: Date | string;
   readonly lastUsed?: Date | string;
   /** When access ends, if it does */
@@ -232,11 +232,14 @@ const RELATIONSHIP_TEXT: Readonly<Record<Relationship, string>> = {
 };
 export const relationshipText = (r: Relationship): string => RELATIONSHIP_TEXT[r];
 
-/** "12 lab results", "1 allergy", "No lab results on record"; undefined when the group has nothing to count. */
+/**
+ * "12 lab results", "1 allergy", "None on record"; undefined when the group has nothing to count. Not "No allergies":
+ * next to a label that reads as a clinical statement (no known allergies), which an empty record is not.
+ */
 export function previewCountText(group: PermissionGroupDefinition, count: number | undefined): string | undefined {
   if (count === undefined || !group.countNoun) return undefined;
   const [one, many] = group.countNoun;
-  if (count === 0) return `No ${many} on record`;
+  if (count === 0) return 'None on record';
   return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
@@ -485,7 +488,7 @@ export function renderConnectedApps(model: ConnectedAppsModel): string {
     id: `app-${i}`,
     app: appView(a.app),
     patient: personView(a.patient),
-    granted: a.groups.filter((g) => g.granted).map((g) => ({ label: g.group.label, write: 'write' in g.group && g.group.write })),
+    granted: a.groups.filter((g) => g.granted).map((g) => ({ label: g.group.label, write: 'write' in g.group && g.group.write, count: previewCountText(g.group, g.count) })),
     choices: a.groups.map((g) => ({ key: g.group.key as PermissionGroupKey, id: `app-${i}-group-${g.group.key}`, label: g.group.label, checked: g.granted })),
     since: timeView(a.since, tz, false),
     lastUsed: timeView(a.lastUsed, tz),
