@@ -113,9 +113,8 @@ export function computeIndex(def: ResourceDef, resource: JsonObject, id: string,
         break;
       case 'reference':
         for (const v of values) {
-          // A canonical (QuestionnaireResponse.questionnaire) is a bare URL, indexed like an external reference.
           if (typeof v === 'string') {
-            references.push({ param: key, targetType: '', targetId: v });
+            references.push(...canonicalRows(key, v, fhirBaseUrl));
             continue;
           }
           if (!isObject(v) || typeof v.reference !== 'string') continue;
@@ -127,6 +126,20 @@ export function computeIndex(def: ResourceDef, resource: JsonObject, id: string,
     }
   }
   return { patientId: compartmentOf(def, resource, id, fhirBaseUrl), sortDate, tokens, strings, dates, references };
+}
+
+/**
+ * A canonical (QuestionnaireResponse.questionnaire) is a bare URL, indexed like an external reference; also without
+ * its `|version`, which a search by the URL alone matches, and as a local reference when it names a resource on this
+ * server, since a search parses that URL as one.
+ */
+function canonicalRows(param: string, canonical: string, fhirBaseUrl: string): { param: string; targetType: string; targetId: string }[] {
+  const url = canonical.split('|')[0]!;
+  const rows = [{ param, targetType: '', targetId: canonical }];
+  if (url !== canonical) rows.push({ param, targetType: '', targetId: url });
+  const ref = parseReference(url, fhirBaseUrl);
+  if (ref?.kind === 'local') rows.push({ param, targetType: ref.type, targetId: ref.id });
+  return rows;
 }
 
 /** The id of the patient whose compartment the resource is in, or null. */

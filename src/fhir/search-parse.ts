@@ -162,7 +162,7 @@ function parseParam(
 ): Clause | undefined {
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw badSearchParam(rawName, `:missing takes true or false, not "${value}"`);
-    if (param.compartment) return value === 'true' ? { kind: 'compartment', patientIds: [] } : undefined;
+    if (param.compartment) return { kind: 'noCompartment', missing: value === 'true' };
     return { kind: 'missing', param: param.indexAs ?? param.name, index: param.kind, missing: value === 'true' };
   }
   if (value === '') throw badSearchParam(rawName, `Search parameter "${rawName}" has an empty value`);

@@ -27,6 +27,8 @@ export interface ReferenceCondition {
 export type Clause =
   | { readonly kind: 'id'; readonly ids: readonly string[] }
   | { readonly kind: 'compartment'; readonly patientIds: readonly string[] }
+  /** `patient:missing=true|false`: whether the resource is in no patient's compartment */
+  | { readonly kind: 'noCompartment'; readonly missing: boolean }
   | { readonly kind: 'token'; readonly param: string; readonly values: readonly TokenCondition[]; readonly not?: boolean }
   | { readonly kind: 'string'; readonly param: string; readonly values: readonly string[]; readonly match: 'prefix' | 'contains' }
   | { readonly kind: 'date'; readonly param: string; readonly values: readonly DateCondition[] }

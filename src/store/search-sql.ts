@@ -10,7 +10,10 @@ export function clauseExpression(eb: Eb, clause: Clause): Expression<SqlBool> {
     case 'id':
       return eb('r.id', 'in', [...clause.ids]);
     case 'compartment':
-      return eb('r.patient_id', 'in', [...clause.patientIds]);
+      // `in ()` is a syntax error in PostgreSQL; a list of no patients (a user/ token reaching none) matches nothing.
+      return clause.patientIds.length ? eb('r.patient_id', 'in', [...clause.patientIds]) : sql<SqlBool>`1 = 0`;
+    case 'noCompartment':
+      return eb('r.patient_id', clause.missing ? 'is' : 'is not', null);
     case 'lastUpdated':
       return eb.or(clause.values.map((v) => dateMatch(eb, sql.ref('r.last_updated'), sql.ref('r.last_updated'), v)));
     case 'token': {
