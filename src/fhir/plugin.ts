@@ -273,8 +273,8 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const { matches, included, links, warnings } = result;
     return send(reply, 200, searchsetJson({ fhirBaseUrl: base, matches, included, ...(result.total !== undefined ? { total: result.total } : {}), links, warnings }));
   };
-  app.get<{ Params: Params }>('/:type/:id/$everything', audited('search'), async (req, reply) => everything(req, reply, queryPairs(req.url)));
-  app.post<{ Params: Params; Body: unknown }>('/:type/:id/$everything', audited('search'), async (req, reply) =>
+  app.get<{ Params: Params }>('/:type/:id/$everything', audited('everything'), async (req, reply) => everything(req, reply, queryPairs(req.url)));
+  app.post<{ Params: Params; Body: unknown }>('/:type/:id/$everything', audited('everything'), async (req, reply) =>
     everything(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]),
   );
 

@@ -12,7 +12,7 @@ import { renderConnectedApps, renderMessage, type AccessLogEntry, type Connected
 
 type Form = Record<string, string | string[] | undefined>;
 
-const ACTION_TEXT: Readonly<Record<string, string>> = { read: 'Read', vread: 'Read', search: 'Searched', history: 'Read history', create: 'Added', update: 'Changed', delete: 'Deleted' };
+const ACTION_TEXT: Readonly<Record<string, string>> = { read: 'Read', vread: 'Read', search: 'Searched', history: 'Read history', everything: 'Read the whole record', create: 'Added', update: 'Changed', delete: 'Deleted' };
 export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const site = { siteName: deps.siteName };
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);

@@ -204,7 +204,7 @@ export interface AppLinkTable {
   revoked_at: number | null;
 }
 
-export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'create' | 'update' | 'delete';
+export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'everything' | 'create' | 'update' | 'delete';
 
 export interface AuditEventTable {
   id: Generated<number>;

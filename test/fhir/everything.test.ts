@@ -247,7 +247,7 @@ t.test('Patient/$everything', async (t) => {
     await everything('?_type=Condition');
     await new Promise((r) => setTimeout(r, 600)); // the audit buffer flushes every 250 ms
     const events = await server.portal!.auditLog.listForPatients([A], 50);
-    t.ok(events.some((e) => e.clientId === client.client_id && e.resourceType === 'Patient' && e.resourceId === A && e.interaction === 'search' && e.status === 200));
+    t.ok(events.some((e) => e.clientId === client.client_id && e.resourceType === 'Patient' && e.resourceId === A && e.interaction === 'everything' && e.status === 200));
   });
 });
 
