@@ -21,7 +21,23 @@ import {
 
 const csrfToken = 'sample-csrf-token';
 const requested = ['launch/patient', 'openid', 'fhirUser', 'offline_access', 'patient/*.read', 'patient/Observation.write'];
-const counts: Record<string, number> = { labs: 12, vitals: 48, 'other-observations': 3, allergies: 2, medications: 5, immunizations: 1 };
+const counts: Record<string, number> = {
+  labs: 12,
+  vitals: 48,
+  'other-observations': 3,
+  problems: 4,
+  allergies: 2,
+  medications: 5,
+  immunizations: 1,
+  visits: 9,
+  procedures: 0,
+  reports: 7,
+  'care-plans': 2,
+  devices: 0,
+  questionnaires: 1,
+  insurance: 3,
+  'other-records': 0,
+};
 const now = Date.parse('2026-03-14T15:30:00Z');
 const ago = (hours: number) => new Date(now - hours * 3600_000);
 
@@ -118,7 +134,7 @@ export function samplePages(): Record<string, string> {
         {
           app: { name: 'HealthTrack Pro', publisher: 'HealthTrack Inc.', logoUrl: 'https://healthtrack.example/logo.png' },
           patient: { name: 'Sofia Isabel Garcia', relationship: 'child' },
-          groups: groups.map((g) => ({ group: g, granted: g.key !== 'other-observations' })),
+          groups: groups.map((g) => ({ group: g, granted: g.key !== 'other-observations', ...(counts[g.key] !== undefined ? { count: counts[g.key] } : {}) })),
           since: ago(24 * 40),
           lastUsed: ago(2),
           expires: new Date(now + 3600_000 * 24 * 300),

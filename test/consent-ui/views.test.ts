@@ -214,13 +214,27 @@ t.test('the consent page: app, whose record, groups with counts, checkboxes foll
     ['Lab results', '12 lab results'],
     ['Vital signs', '48 vital sign readings'],
     ['Other health measurements', '3 measurements'],
+    ['Health problems', '4 records'],
     ['Allergies', '2 allergies'],
-    ['Medications', '5 medications'],
-    ['Immunizations', '1 immunization'],
+    ['Medications', '5 records'],
+    ['Immunizations', '1 record'],
+    ['Visits', '9 records'],
+    ['Procedures', 'None on record'],
+    ['Test reports and clinical notes', '7 records'],
+    ['Care plans and care team', '2 records'],
+    ['Medical devices', 'None on record'],
+    ['Questionnaire answers', '1 form'],
+    ['Insurance', '3 records'],
+    ['Other records', 'None on record'],
   ]) {
     t.match(text(html), `${label} ${count}`, `${label} with its count`);
   }
   t.match(text(html), 'Basic information about you');
+  for (const label of ['Your care providers', 'Forms and medical reference lists']) {
+    const id = tags(html, 'input').find((i) => i.attrs.type === 'checkbox' && labelFor(html, i.attrs.id!) === label)?.attrs.id;
+    t.ok(id, `${label}: a checkbox of its own, without a count (not the patient's record)`);
+  }
+  t.match(text(html), 'This is not information about you.', 'shared data says so');
   t.notMatch(html, /value="offline"/, 'offline access is the duration question, not a checkbox');
   t.match(html, /<h2>How long may HealthTrack Pro keep access\?<\/h2>/);
   for (const label of ['Only while I use the app', '30 days', '1 year', 'Until I turn it off']) t.match(text(html), label);
@@ -242,7 +256,40 @@ t.test('the consent page: app, whose record, groups with counts, checkboxes foll
   };
   const consent = renderConsent(base);
   const boxes = tags(consent, 'input').filter((i) => i.attrs.type === 'checkbox');
-  t.same(boxes.map((b) => b.attrs.value), ['labs', 'vitals', 'other-observations', 'allergies', 'medications', 'immunizations', 'basic']);
+  t.same(boxes.map((b) => b.attrs.value), [
+    'labs',
+    'vitals',
+    'other-observations',
+    'problems',
+    'allergies',
+    'medications',
+    'immunizations',
+    'visits',
+    'procedures',
+    'reports',
+    'care-plans',
+    'devices',
+    'questionnaires',
+    'insurance',
+    'other-records',
+    'basic',
+    'providers',
+    'reference-data',
+  ]);
+  t.same(boxes.map((b) => labelFor(consent, b.attrs.id!)).slice(3, 15), [
+    'Health problems',
+    'Allergies',
+    'Medications',
+    'Immunizations',
+    'Visits',
+    'Procedures',
+    'Test reports and clinical notes',
+    'Care plans and care team',
+    'Medical devices',
+    'Questionnaire answers',
+    'Insurance',
+    'Other records',
+  ], 'each new group in plain language');
   t.same(boxes.filter((b) => 'checked' in b.attrs).map((b) => b.attrs.value), ['labs', 'basic']);
   t.notMatch(consent, /How long may/, 'no duration question without offline_access');
   t.notMatch(consent, /class="count"/, 'no counts when the model has none');
@@ -255,10 +302,15 @@ t.test('the consent page: app, whose record, groups with counts, checkboxes foll
 });
 
 t.test('preview counts', async (t) => {
-  const [labs, , , allergies] = groupsForScopes(['patient/*.rs']);
+  const groups = groupsForScopes(['patient/*.rs']);
+  const [labs, allergies, medications, providers] = (['labs', 'allergies', 'medications', 'providers'] as const).map((k) => groups.find((g) => g.key === k));
   t.equal(previewCountText(labs!, 12), '12 lab results');
   t.equal(previewCountText(labs!, 1), '1 lab result');
-  t.equal(previewCountText(labs!, 0), 'No lab results on record');
+  t.equal(previewCountText(labs!, 0), 'None on record', 'never "No allergies", which reads as a clinical statement');
+  t.equal(previewCountText(allergies!, 0), 'None on record');
+  t.equal(previewCountText(medications!, 3), '3 records', 'a group of several kinds of entries counts records');
+  t.equal(previewCountText(medications!, 1), '1 record');
+  t.equal(previewCountText(providers!, 3), undefined, 'care providers are not the patient\'s record: not counted');
   t.equal(previewCountText(labs!, 1234), '1,234 lab results');
   t.equal(previewCountText(allergies!, 1), '1 allergy');
   t.equal(previewCountText(labs!, undefined), undefined);
@@ -360,14 +412,17 @@ t.test('connected apps', async (t) => {
   t.match(text(html), /Connected since [A-Z][a-z]{2} \d+, 2026/);
   t.match(text(html), /Last used Mar 14, 2026, 9:30 AM/, 'in the model time zone');
   t.match(text(html), 'Last used Not used yet');
-  t.match(text(html), 'Lab results (and add or change)');
+  t.match(text(html), 'Lab results (and add or change) 12 lab results', 'what it may see, with counts');
+  t.match(text(html), 'Medications 5 records');
+  t.match(text(html), 'Procedures None on record');
+  t.match(text(html), 'Your care providers Forms and medical reference lists', 'shared data: no count');
   t.notMatch(text(html.slice(0, html.indexOf('Change what'))), 'Other health measurements', 'ungranted group is not listed as readable');
   t.match(html, /<form class="form form--inline" method="post" action="\/portal\/apps\/grant-1\/remove">/);
   t.match(html, /Remove access<span class="visually-hidden"> for HealthTrack Pro<\/span>/);
   t.match(html, /<h3>Change what HealthTrack Pro can see<\/h3>/);
   const change = forms(html).find((f) => f.includes('grant-1/change'))!;
   const boxes = tags(change, 'input').filter((i) => i.attrs.type === 'checkbox');
-  t.equal(boxes.length, 8, 'every group of the app, offline included');
+  t.equal(boxes.length, 19, 'every group of the app, offline included');
   t.same(boxes.filter((b) => !('checked' in b.attrs)).map((b) => b.attrs.value), ['other-observations']);
   t.match(change, />Save<span class="visually-hidden"> what HealthTrack Pro can see<\/span><\/button>/);
   t.match(html, /<caption class="visually-hidden" id="app-0-caption">What HealthTrack Pro read, newest first<\/caption>/);

@@ -1,5 +1,18 @@
 import t from 'tap';
-import { ageOn, birthdayAt, proxyAccess, relationshipProblem, TEEN_PROXY_TYPES, typeAllowed, type ProxyTerms } from '../../src/portal/proxy-policy.js';
+import { RESOURCE_DEFS } from '../../src/fhir/definitions.js';
+import {
+  ageOn,
+  birthdayAt,
+  PROXY_REASON_TEXT,
+  proxyAccess,
+  relationshipProblem,
+  TEEN_PROXY_TYPES,
+  TEEN_RULES,
+  TEEN_TYPE_RULES,
+  teenRule,
+  typeAllowed,
+  type ProxyTerms,
+} from '../../src/portal/proxy-policy.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12); // 2026-11-25 12:00 UTC
 const DAY = 86_400_000;
@@ -10,7 +23,7 @@ t.test('the rule table', async (t) => {
   const rows: [label: string, terms: ProxyTerms, birthDate: string | undefined, now: number, expected: object][] = [
     ['parent of a child under 13: full access until the 18th birthday', rel(), '2018-06-22', NOW, { active: true, allowedTypes: 'all', reason: 'child', endsAt: day('2036-06-22') }],
     ['guardian of a child: the same as a parent', rel({ relationship: 'guardian' }), '2018-06-22', NOW, { active: true, allowedTypes: 'all', reason: 'child' }],
-    ['parent of a 15-year-old: basic info, immunizations, allergies only', rel(), '2011-04-09', NOW, { active: true, allowedTypes: TEEN_PROXY_TYPES, reason: 'teen', endsAt: day('2029-04-09') }],
+    ['parent of a 15-year-old: only the kinds of record a parent may see', rel(), '2011-04-09', NOW, { active: true, allowedTypes: TEEN_PROXY_TYPES, reason: 'teen', endsAt: day('2029-04-09') }],
     ['the day before the 13th birthday: still a child', rel(), '2013-11-26', NOW, { active: true, reason: 'child' }],
     ['on the 13th birthday: a teen', rel(), '2013-11-25', NOW, { active: true, reason: 'teen' }],
     ['the day before the 18th birthday: still a teen, ending tomorrow', rel(), '2008-11-26', NOW, { active: true, reason: 'teen', endsAt: day('2026-11-26') }],
@@ -30,12 +43,39 @@ t.test('the rule table', async (t) => {
   t.notOk('endsAt' in proxyAccess(rel({ relationship: 'legal-authorization' }), '1942-06-05', NOW));
 });
 
-t.test('teen access lists exactly Patient, Immunization and AllergyIntolerance', async (t) => {
-  t.same([...TEEN_PROXY_TYPES].sort(), ['AllergyIntolerance', 'Immunization', 'Patient']);
-  t.notOk(typeAllowed(TEEN_PROXY_TYPES, 'Observation'));
-  t.notOk(typeAllowed(TEEN_PROXY_TYPES, 'MedicationStatement'));
+t.test("a parent sees of a teen's record: basic information, allergies, immunizations and insurance coverage", async (t) => {
+  t.same([...TEEN_PROXY_TYPES].sort(), ['AllergyIntolerance', 'Coverage', 'Immunization', 'ImmunizationEvaluation', 'ImmunizationRecommendation', 'Patient', 'Person', 'RelatedPerson']);
+  for (const type of ['Observation', 'Condition', 'MedicationRequest', 'MedicationStatement', 'Encounter', 'Procedure', 'DiagnosticReport', 'DocumentReference', 'CarePlan', 'QuestionnaireResponse', 'Device', 'ExplanationOfBenefit', 'Claim', 'Communication']) {
+    t.notOk(typeAllowed(TEEN_PROXY_TYPES, type), `not ${type}`);
+  }
   t.ok(typeAllowed(TEEN_PROXY_TYPES, 'Immunization'));
+  t.ok(typeAllowed(TEEN_PROXY_TYPES, 'Coverage'), 'the coverage, though not the claims');
   t.ok(typeAllowed('all', 'Observation'));
+  for (const type of ['Practitioner', 'Organization', 'Location', 'Medication', 'Questionnaire']) t.ok(typeAllowed(TEEN_PROXY_TYPES, type), `${type}: nobody's record, the scopes decide`);
+  t.notOk(typeAllowed(TEEN_PROXY_TYPES, 'NotAType'), 'an unknown type fails closed');
+  t.match(PROXY_REASON_TEXT.teen, /basic information, allergies, immunizations and insurance coverage/, 'the wording names what is reachable');
+  t.match(PROXY_REASON_TEXT.teen, /not health problems, medications, results, visits or notes/, 'and what is not');
+});
+
+t.test('every patient-compartment type has a teen decision with a reason; types outside it have none', async (t) => {
+  const compartment = RESOURCE_DEFS.filter((d) => d.inCompartment);
+  t.ok(compartment.length > 60, `${compartment.length} compartment types`);
+  for (const d of compartment) {
+    const rule = teenRule(d.type);
+    if (!rule) {
+      t.fail(`${d.type} (consent group ${d.consentGroup}) has no teen decision: add its group to TEEN_RULES or the type to TEEN_TYPE_RULES`);
+      continue;
+    }
+    if (rule.why.length < 30) t.fail(`${d.type}: the reason is too short to explain the decision`);
+    if (rule.parentSees !== TEEN_PROXY_TYPES.includes(d.type)) t.fail(`${d.type}: TEEN_PROXY_TYPES disagrees with its rule`);
+  }
+  t.pass('every compartment type is decided');
+  for (const d of RESOURCE_DEFS.filter((x) => !x.inCompartment)) if (teenRule(d.type)) t.fail(`${d.type} is nobody's record but has a teen rule`);
+  for (const [key, rule] of Object.entries(TEEN_RULES)) {
+    const types = RESOURCE_DEFS.filter((d) => d.consentGroup === key);
+    if (rule === 'not-a-record') t.ok(types.every((d) => !d.inCompartment), `${key}: holds no record type`);
+  }
+  t.same(Object.keys(TEEN_TYPE_RULES), ['Coverage'], 'the one type decided apart from its group');
 });
 
 t.test('ages count completed years in UTC days; Feb 29 birthdays come of age on Mar 1', async (t) => {
