@@ -8,6 +8,7 @@ import { pediatricBmi } from './growth.js';
 import { drawLabBaseline } from './labs.js';
 import type { ClinicalTargets, ConditionInstance, ConditionKey, PatientProfile, SmokingHistory } from './profile.js';
 import { Random } from './random.js';
+import type { SeedPart } from './random.js';
 import { ANCHOR_DAY, addYears, exactAge } from './time.js';
 import { youthBmiZ } from './vitals.js';
 
@@ -155,5 +156,14 @@ export function bulkProfile(seed: number, index: number): PatientProfile {
       influenzaUptake: ageNow >= 65 ? 0.7 : ageNow >= 50 ? 0.5 : ageNow < 18 ? 0.55 : 0.35,
       covidUptake: ageNow >= 65 ? 0.85 : 0.65,
     },
+    ...hipReplacement(seedParts, birthDay),
   };
+}
+
+/** About one in twenty people over 70 has had a hip replaced, at 60 or later; drawn from its own stream so no other value moves. */
+function hipReplacement(seedParts: readonly SeedPart[], birthDay: number): { hipReplacementDay?: number } {
+  if (exactAge(birthDay, ANCHOR_DAY) < 70) return {};
+  const rng = Random.derive(...seedParts, 'hip-replacement-plan');
+  if (!rng.chance(0.05)) return {};
+  return { hipReplacementDay: rng.int(addYears(birthDay, 60), ANCHOR_DAY - 365) };
 }

@@ -28,8 +28,11 @@ export const USAGE = `Usage:
       Bundle per patient) and DIR/README.md. DIR defaults to fhir-resources.
 
   npm run generate -- --patients N --out DIR [--seed N] [--observations-per-patient N]
-      Write a bulk data set as NDJSON into DIR: Patient.ndjson, Observation.ndjson,
-      AllergyIntolerance.ndjson, MedicationStatement.ndjson, Immunization.ndjson.
+      Write a bulk data set as NDJSON into DIR, one <Type>.ndjson per resource type:
+      the shared practice (Organization, Location, Practitioner, PractitionerRole,
+      Medication), then each patient's Patient, Observation, AllergyIntolerance,
+      MedicationStatement, Immunization, Encounter, Condition, MedicationRequest,
+      DiagnosticReport, Procedure, DocumentReference, CarePlan, Goal, Coverage, ...
 
 Options:
   --patients N                  number of bulk patients (1-${MAX_PATIENTS})

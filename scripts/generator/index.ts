@@ -5,6 +5,8 @@ import { bulkProfile } from './bulk-profile.js';
 import type { PatientProfile } from './profile.js';
 import type { GeneratedResource } from './record.js';
 import { buildPatientRecord } from './record.js';
+import { practice } from './practice.js';
+import type { PracticeResource } from './practice.js';
 import type { SeedPatientSpec } from './seed-patients.js';
 import { SEED_PATIENTS, seedProfiles } from './seed-patients.js';
 
@@ -34,8 +36,10 @@ function assertNonNegativeInteger(name: string, value: number, max: number): voi
 
 /**
  * One bulk patient and all of their resources: the Patient first, then Observations,
- * AllergyIntolerances, MedicationStatements and Immunizations, each in date order. Every
- * reference is `Patient/<id>` to that patient.
+ * AllergyIntolerances, MedicationStatements and Immunizations, then the rest of the US Core record
+ * (Encounters, Conditions, MedicationRequests, reports, notes, procedures, care plans, coverage,
+ * provenance). References point at this patient's own resources or at the shared practice
+ * resources of `generateSharedResources()` (Organization, Location, Practitioner, Medication …).
  */
 export function generatePatientRecord(options: PatientRecordOptions): GeneratedResource[] {
   assertNonNegativeInteger('seed', options.seed, 0xffffffff);
@@ -62,6 +66,19 @@ export function generateSeedRecords(seed: number = DEFAULT_SEED): SeedPatientRec
     if (!profile) throw new Error(`missing profile for ${spec.id}`);
     return { spec, profile, resources: buildPatientRecord(profile) };
   });
+}
+
+/**
+ * The practice every record refers to (organizations, clinics, clinicians, Medications). The same
+ * for every seed: write it once next to the patients, before them.
+ */
+export function generateSharedResources(): readonly PracticeResource[] {
+  return practice().resources;
+}
+
+/** The shared resources as one transaction Bundle of PUTs (seed/00-practice.json). */
+export function generateSharedBundle(): Bundle {
+  return transactionBundle(practice().resources);
 }
 
 /** One FHIR R4 transaction Bundle (PUT entries) per seed patient, in file order. */

@@ -277,7 +277,7 @@ function hemoglobin(p: Physiology, egfr: number | undefined): number {
 /** Builds one visit's lab panels, all collected together and resulted a few hours later. */
 export function labResults(ctx: VisitContext, panels: readonly LabPanel[]): Observation[] {
   if (panels.length === 0) return [];
-  const { profile, rng, age, visit, subject } = ctx;
+  const { profile, rng, age, visit, subject, encounter } = ctx;
   const p: Physiology = {
     profile,
     base: profile.labs,
@@ -359,7 +359,7 @@ export function labResults(ctx: VisitContext, panels: readonly LabPanel[]): Obse
     const def = LAB[key];
     const value = round(raw, def.decimals);
     return rangedObservation(
-      { id: rng.uuid(), profile: PROFILE.lab, category: 'laboratory', code: def.code, subject, effective, issued },
+      { id: rng.uuid(), profile: PROFILE.lab, category: 'laboratory', code: def.code, subject, encounter, effective, issued },
       value,
       def.unit,
       def.range(profile.sex, age),

@@ -19,6 +19,7 @@ export interface ObservationEnvelope {
   /** Extra codings that must travel with the primary one (pulse oximetry's 2708-6). */
   readonly alsoCodedAs?: readonly ObservationCode[];
   readonly subject: Reference;
+  readonly encounter?: Reference;
   readonly effective: string;
   readonly issued?: string;
 }
@@ -61,6 +62,7 @@ function envelope(e: ObservationEnvelope): Observation {
     category: observationCategory(e.category),
     code: codeConcept(e.code, e.alsoCodedAs),
     subject: e.subject,
+    ...(e.encounter !== undefined ? { encounter: e.encounter } : {}),
     effectiveDateTime: e.effective,
   };
   if (e.issued !== undefined) obs.issued = e.issued;

@@ -125,6 +125,8 @@ export interface GuardianContact {
   readonly relationship: 'mother' | 'father';
   readonly phone: string;
   readonly email?: string;
+  /** When the parent is a patient of the same data set: their seedParts, so shared facts (the family's insurance) agree. */
+  readonly seedParts?: readonly SeedPart[];
 }
 
 /** A visit the story needs on a specific day: the diagnosis of a condition, a memorable illness. */
@@ -192,6 +194,8 @@ export interface PatientProfile {
   readonly guardian?: GuardianContact;
   readonly plannedVisits: readonly PlannedVisit[];
   readonly vaccines: VaccinePlan;
+  /** Day of a total hip replacement (with its implant), if the patient had one. */
+  readonly hipReplacementDay?: number;
 }
 
 export function condition(profile: PatientProfile, key: ConditionKey): ConditionInstance | undefined {

@@ -66,6 +66,8 @@ export interface SeedPatientSpec {
   readonly parent?: { readonly id: string; readonly relationship: 'mother' | 'father' };
   readonly visits?: readonly (Omit<PlannedVisit, 'day'> & { readonly date: string })[];
   readonly vaccines: VaccinePlan;
+  /** Date of a past total hip replacement (the record then holds the implant as a Device). */
+  readonly hipReplacement?: string;
 }
 
 export const SEED_PATIENTS: readonly SeedPatientSpec[] = [
@@ -305,6 +307,7 @@ export const SEED_PATIENTS: readonly SeedPatientSpec[] = [
     ],
     historyYears: 4,
     vaccines: { influenzaUptake: 0.9, covidUptake: 1, missedDoseRate: 0 },
+    hipReplacement: '2014-09-16',
   },
   {
     id: 'aaliyah-brooks',
@@ -468,6 +471,7 @@ export function seedProfile(spec: SeedPatientSpec, index: number, seed: number):
             relationship: spec.parent.relationship,
             phone: parentSpec.phone,
             email: `${parentSpec.id}@example.com`,
+            seedParts: [seed, 'seed-patient', parentSpec.id],
           },
         }
       : {}),
@@ -478,6 +482,7 @@ export function seedProfile(spec: SeedPatientSpec, index: number, seed: number):
       })
       .filter((v) => v.day < ANCHOR_DAY),
     vaccines: spec.vaccines,
+    ...(spec.hipReplacement !== undefined ? { hipReplacementDay: dayFromIso(spec.hipReplacement) } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ const ANSWER = {
 } as const;
 
 export function smokingStatus(ctx: VisitContext): Observation[] {
-  const { profile, visit, rng, subject, effective } = ctx;
+  const { profile, visit, rng, subject, encounter, effective } = ctx;
   let answer: { code: string; display: string };
   switch (profile.smoking.status) {
     case 'never':
@@ -29,7 +29,7 @@ export function smokingStatus(ctx: VisitContext): Observation[] {
   }
   return [
     codedObservation(
-      { id: rng.uuid(), profile: PROFILE.smoking, category: 'social-history', code: SMOKING_STATUS, subject, effective },
+      { id: rng.uuid(), profile: PROFILE.smoking, category: 'social-history', code: SMOKING_STATUS, subject, encounter, effective },
       concept(SYSTEM.snomed, answer.code, answer.display, answer.display),
     ),
   ];

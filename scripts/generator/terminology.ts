@@ -21,13 +21,42 @@ export const SYSTEM = {
   language: 'urn:ietf:bcp:47',
   mrn: 'http://hospital.example.org/mrn',
   medicationStatementCategory: 'http://terminology.hl7.org/CodeSystem/medication-statement-category',
+  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
+  npi: 'http://hl7.org/fhir/sid/us-npi',
+  actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+  diagnosisRole: 'http://terminology.hl7.org/CodeSystem/diagnosis-role',
+  conditionCategory: 'http://terminology.hl7.org/CodeSystem/condition-category',
+  conditionClinical: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+  conditionVerification: 'http://terminology.hl7.org/CodeSystem/condition-ver-status',
+  medicationRequestCategory: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category',
+  diagnosticServiceSection: 'http://terminology.hl7.org/CodeSystem/v2-0074',
+  documentCategory: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category',
+  documentFormat: 'http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode',
+  carePlanCategory: 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category',
+  provenanceParticipant: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+  usCoreProvenanceParticipant: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-provenance-participant-type',
+  organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
+  practitionerRole: 'http://terminology.hl7.org/CodeSystem/practitioner-role',
+  nucc: 'http://nucc.org/provider-taxonomy',
+  coverageClass: 'http://terminology.hl7.org/CodeSystem/coverage-class',
+  subscriberRelationship: 'http://terminology.hl7.org/CodeSystem/subscriber-relationship',
+  sourceOfPayment: 'https://nahdo.org/sopt',
+  goalAchievement: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
+  gs1DeviceIdentifier: 'http://hl7.org/fhir/NamingSystem/gs1-di',
+  fdaUdi: 'http://hl7.org/fhir/NamingSystem/fda-udi',
+  /** Local identifier systems of the fictional practice (visit numbers, accession numbers, member ids). */
+  encounterNumber: 'http://hospital.example.org/encounter',
+  accessionNumber: 'http://hospital.example.org/lab-accession',
+  memberId: 'http://healthplan.example.org/member-id',
 } as const;
 
 const US_CORE = 'http://hl7.org/fhir/us/core/StructureDefinition';
 
 /**
- * US Core profile canonicals, unversioned so they match both 3.1.1 and 6.1. MedicationStatement has
- * no US Core profile in either version, so the base R4 definition is claimed instead.
+ * US Core profile canonicals, unversioned so they match both 3.1.1 and 6.1 (the later types exist
+ * only in 6.1). MedicationStatement has no US Core profile in either version, so the base R4
+ * definition is claimed instead.
  */
 export const PROFILE = {
   patient: `${US_CORE}/us-core-patient`,
@@ -49,6 +78,30 @@ export const PROFILE = {
   raceExtension: `${US_CORE}/us-core-race`,
   ethnicityExtension: `${US_CORE}/us-core-ethnicity`,
   birthSexExtension: `${US_CORE}/us-core-birthsex`,
+  encounter: `${US_CORE}/us-core-encounter`,
+  conditionEncounterDiagnosis: `${US_CORE}/us-core-condition-encounter-diagnosis`,
+  conditionProblem: `${US_CORE}/us-core-condition-problems-health-concerns`,
+  medicationRequest: `${US_CORE}/us-core-medicationrequest`,
+  medication: `${US_CORE}/us-core-medication`,
+  medicationDispense: `${US_CORE}/us-core-medicationdispense`,
+  procedure: `${US_CORE}/us-core-procedure`,
+  diagnosticReportLab: `${US_CORE}/us-core-diagnosticreport-lab`,
+  diagnosticReportNote: `${US_CORE}/us-core-diagnosticreport-note`,
+  documentReference: `${US_CORE}/us-core-documentreference`,
+  carePlan: `${US_CORE}/us-core-careplan`,
+  careTeam: `${US_CORE}/us-core-careteam`,
+  goal: `${US_CORE}/us-core-goal`,
+  coverage: `${US_CORE}/us-core-coverage`,
+  implantableDevice: `${US_CORE}/us-core-implantable-device`,
+  serviceRequest: `${US_CORE}/us-core-servicerequest`,
+  provenance: `${US_CORE}/us-core-provenance`,
+  relatedPerson: `${US_CORE}/us-core-relatedperson`,
+  questionnaireResponse: `${US_CORE}/us-core-questionnaireresponse`,
+  specimen: `${US_CORE}/us-core-specimen`,
+  organization: `${US_CORE}/us-core-organization`,
+  practitioner: `${US_CORE}/us-core-practitioner`,
+  practitionerRole: `${US_CORE}/us-core-practitionerrole`,
+  location: `${US_CORE}/us-core-location`,
 } as const;
 
 export function coding(system: string, code: string, display: string): Coding {
@@ -85,7 +138,7 @@ export function interpretationConcept(code: InterpretationCode): CodeableConcept
   return [concept(SYSTEM.interpretation, code, INTERPRETATION_DISPLAY[code])];
 }
 
-/** SNOMED CT diagnoses used as MedicationStatement.reasonCode (Condition is not a served type). */
+/** SNOMED CT diagnoses used as MedicationStatement.reasonCode; conditions.ts adds ICD-10-CM for Condition.code. */
 export const DIAGNOSIS = {
   type2Diabetes: { code: '44054006', display: 'Diabetes mellitus type 2' },
   prediabetes: { code: '714628002', display: 'Prediabetes' },

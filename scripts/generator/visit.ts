@@ -21,6 +21,8 @@ export interface Visit {
 export interface VisitContext {
   readonly profile: PatientProfile;
   readonly subject: Reference;
+  /** The Encounter this visit is recorded as; every Observation of the visit points at it. */
+  readonly encounter: Reference;
   readonly visit: Visit;
   readonly rng: Random;
   /** Exact age in years on the visit day. */

@@ -137,7 +137,7 @@ function bloodPressure(ctx: VisitContext): { systolic: number; diastolic: number
  * way a clinic's intake does: no cuff under 3, length and weight-for-length under 2.
  */
 export function vitalSigns(ctx: VisitContext): Observation[] {
-  const { profile, rng, age, visit, subject, effective } = ctx;
+  const { profile, rng, age, visit, subject, encounter, effective } = ctx;
   const out: Observation[] = [];
   const env = (profileUrl: string, code: ObservationCode, alsoCodedAs?: readonly ObservationCode[]): ObservationEnvelope => ({
     id: rng.uuid(),
@@ -145,6 +145,7 @@ export function vitalSigns(ctx: VisitContext): Observation[] {
     category: 'vital-signs',
     code,
     subject,
+    encounter,
     effective,
     ...(alsoCodedAs ? { alsoCodedAs } : {}),
   });

@@ -7,12 +7,41 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { generatePatientRecord, generateSeedRecords } from './index.js';
+import { generatePatientRecord, generateSeedRecords, generateSharedBundle, generateSharedResources } from './index.js';
 import type { GeneratedResource } from './record.js';
 import { transactionBundle } from './bundle.js';
-import { seedFileName, seedReadme } from './readme.js';
+import { SHARED_BUNDLE_FILE, seedFileName, seedReadme } from './readme.js';
 
-export const BULK_TYPES = ['Patient', 'Observation', 'AllergyIntolerance', 'MedicationStatement', 'Immunization'] as const;
+/** One NDJSON file per type, shared practice resources first. */
+export const BULK_TYPES = [
+  'Organization',
+  'Location',
+  'Practitioner',
+  'PractitionerRole',
+  'Medication',
+  'Patient',
+  'Observation',
+  'AllergyIntolerance',
+  'MedicationStatement',
+  'Immunization',
+  'RelatedPerson',
+  'Coverage',
+  'CareTeam',
+  'Encounter',
+  'Condition',
+  'DiagnosticReport',
+  'Specimen',
+  'Procedure',
+  'ServiceRequest',
+  'Device',
+  'DocumentReference',
+  'QuestionnaireResponse',
+  'MedicationRequest',
+  'MedicationDispense',
+  'Goal',
+  'CarePlan',
+  'Provenance',
+] as const satisfies readonly GeneratedResource['resourceType'][];
 export type BulkType = (typeof BULK_TYPES)[number];
 
 export interface FileSummary {
@@ -32,6 +61,12 @@ export async function writeSeedSet(outDir: string, seed: number): Promise<{ file
     if (GENERATED_BUNDLE.test(name)) await rm(join(seedDir, name));
   }
   const files: FileSummary[] = [];
+  // Shared resources first: loading the directory in name order creates them before anything refers to them.
+  const sharedPath = join(seedDir, SHARED_BUNDLE_FILE);
+  const shared = generateSharedBundle();
+  const sharedText = `${JSON.stringify(shared, null, 2)}\n`;
+  await writeFile(sharedPath, sharedText);
+  files.push({ path: sharedPath, resources: shared.entry?.length ?? 0, bytes: Buffer.byteLength(sharedText) });
   for (const [i, record] of records.entries()) {
     const path = join(seedDir, seedFileName(i, record.profile.id));
     const text = `${JSON.stringify(transactionBundle(record.resources), null, 2)}\n`;
@@ -39,7 +74,7 @@ export async function writeSeedSet(outDir: string, seed: number): Promise<{ file
     files.push({ path, resources: record.resources.length, bytes: Buffer.byteLength(text) });
   }
   const readme = join(outDir, 'README.md');
-  await writeFile(readme, seedReadme(records, seed));
+  await writeFile(readme, seedReadme(records, generateSharedResources(), seed));
   return { files, readme };
 }
 
@@ -69,6 +104,17 @@ export async function writeBulk(options: BulkOptions): Promise<FileSummary[]> {
   const step = Math.max(1, Math.ceil(options.patients / 20));
   let resources = 0;
   try {
+    const shared = new Map<BulkType, string[]>();
+    for (const resource of generateSharedResources()) {
+      const type = resource.resourceType;
+      shared.set(type, [...(shared.get(type) ?? []), JSON.stringify(resource)]);
+    }
+    for (const [type, lines] of shared) {
+      const stream = streams.get(type);
+      if (!stream) throw new Error(`no output stream for ${type}`);
+      await write(stream, `${lines.join('\n')}\n`);
+      counts.set(type, (counts.get(type) ?? 0) + lines.length);
+    }
     for (let index = 0; index < options.patients; index++) {
       const record: GeneratedResource[] = generatePatientRecord({
         seed: options.seed,

@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, Observation, Patient, Quantity } from 'fhir/r4.js';
+import type { Bundle, Condition, DiagnosticReport, DocumentReference, Encounter, MedicationRequest, Observation, Patient, Quantity } from 'fhir/r4.js';
 import t from 'tap';
-import { ANCHOR_DATE, generatePatientRecord, generateSeedBundles } from '../../scripts/generator/index.js';
+import { ANCHOR_DATE, generatePatientRecord, generateSeedBundles, generateSharedBundle, generateSharedResources } from '../../scripts/generator/index.js';
 import type { GeneratedResource } from '../../scripts/generator/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -79,12 +79,146 @@ function expectedInterpretation(o: Observation): string[] | undefined {
   return ['N'];
 }
 
+type Json = Record<string, unknown>;
+
+/** Each type's required elements (R4 minimum cardinality, and US Core 6.1 mandatory ones); `a|b` is a choice. */
+const REQUIRED: Record<string, readonly string[]> = {
+  Encounter: ['status', 'class', 'type', 'subject', 'period', 'identifier'],
+  Condition: ['category', 'code', 'subject', 'clinicalStatus', 'verificationStatus', 'recordedDate'],
+  MedicationRequest: ['status', 'intent', 'subject', 'medicationCodeableConcept|medicationReference', 'authoredOn', 'requester', 'dosageInstruction', 'reasonReference'],
+  MedicationDispense: ['status', 'subject', 'medicationCodeableConcept|medicationReference', 'whenHandedOver', 'authorizingPrescription'],
+  Medication: ['code'],
+  Procedure: ['status', 'subject', 'code', 'performedDateTime'],
+  DiagnosticReport: ['status', 'code', 'category', 'subject', 'effectiveDateTime', 'issued'],
+  DocumentReference: ['status', 'content', 'type', 'category', 'subject', 'date', 'author'],
+  CarePlan: ['status', 'intent', 'subject', 'category', 'text'],
+  CareTeam: ['status', 'subject', 'participant'],
+  Goal: ['lifecycleStatus', 'description', 'subject', 'target'],
+  Coverage: ['status', 'beneficiary', 'payor', 'relationship', 'subscriberId'],
+  Device: ['type', 'patient', 'udiCarrier'],
+  ServiceRequest: ['status', 'intent', 'subject', 'code', 'category', 'authoredOn', 'requester'],
+  Provenance: ['target', 'recorded', 'agent'],
+  QuestionnaireResponse: ['status', 'subject', 'authored', 'questionnaire', 'item'],
+  RelatedPerson: ['patient', 'active', 'relationship', 'name'],
+  Specimen: ['type', 'subject'],
+  Organization: ['active', 'name'],
+  Practitioner: ['identifier', 'name'],
+  PractitionerRole: ['practitioner', 'organization', 'telecom'],
+  Location: ['name', 'address', 'managingOrganization'],
+};
+
+const US_CORE = 'http://hl7.org/fhir/us/core/StructureDefinition/';
+
+/** The US Core 6.1 profile a resource must claim; Condition and DiagnosticReport depend on their category. */
+function expectedProfile(r: GeneratedResource): string | undefined {
+  switch (r.resourceType) {
+    case 'Condition':
+      return `${US_CORE}${r.category?.[0]?.coding?.[0]?.code === 'encounter-diagnosis' ? 'us-core-condition-encounter-diagnosis' : 'us-core-condition-problems-health-concerns'}`;
+    case 'DiagnosticReport':
+      return `${US_CORE}${r.category?.[0]?.coding?.[0]?.code === 'LAB' ? 'us-core-diagnosticreport-lab' : 'us-core-diagnosticreport-note'}`;
+    case 'Device':
+      return `${US_CORE}us-core-implantable-device`;
+    case 'Patient':
+    case 'Observation':
+    case 'AllergyIntolerance':
+    case 'Immunization':
+    case 'MedicationStatement':
+      return undefined;
+    default:
+      return `${US_CORE}us-core-${r.resourceType.toLowerCase()}`;
+  }
+}
+
+function requiredElementProblems(r: GeneratedResource): string[] {
+  const where = `${r.resourceType}/${r.id}`;
+  const problems: string[] = [];
+  const json = r as unknown as Json;
+  for (const element of REQUIRED[r.resourceType] ?? []) {
+    if (!element.split('|').some((k) => json[k] !== undefined)) problems.push(`${where} lacks ${element}`);
+  }
+  const profile = expectedProfile(r);
+  if (profile !== undefined && r.meta?.profile?.[0] !== profile) problems.push(`${where} claims ${r.meta?.profile?.[0]}, expected ${profile}`);
+  switch (r.resourceType) {
+    case 'Encounter':
+      if (r.class.system !== 'http://terminology.hl7.org/CodeSystem/v3-ActCode' || r.class.code !== 'AMB') problems.push(`${where} class is not AMB`);
+      if (r.status !== 'finished') problems.push(`${where} status ${r.status}`);
+      if (!(r.period?.start && r.period.end && DATE_TIME.test(r.period.start) && DATE_TIME.test(r.period.end) && r.period.start < r.period.end)) problems.push(`${where} period ${JSON.stringify(r.period)}`);
+      if (!r.type?.[0]?.coding?.some((c) => c.system === 'http://snomed.info/sct')) problems.push(`${where} type is not SNOMED`);
+      for (const key of ['serviceProvider', 'participant', 'location'] as const) if (!r[key]) problems.push(`${where} lacks ${key}`);
+      break;
+    case 'Condition': {
+      const codes = r.code?.coding?.map((c) => c.system) ?? [];
+      if (!codes.includes('http://snomed.info/sct') || !codes.includes('http://hl7.org/fhir/sid/icd-10-cm')) problems.push(`${where} is not coded in SNOMED CT and ICD-10-CM`);
+      if (r.category?.[0]?.coding?.[0]?.system !== 'http://terminology.hl7.org/CodeSystem/condition-category') problems.push(`${where} category system`);
+      const resolved = r.clinicalStatus?.coding?.[0]?.code === 'resolved';
+      if (resolved !== (r.abatementDateTime !== undefined)) problems.push(`${where} is ${r.clinicalStatus?.coding?.[0]?.code} with abatement ${r.abatementDateTime}`);
+      if (r.abatementDateTime !== undefined && r.onsetDateTime !== undefined && r.abatementDateTime < r.onsetDateTime) problems.push(`${where} abates before its onset`);
+      break;
+    }
+    case 'MedicationRequest': {
+      if (r.intent !== 'order' || !['active', 'completed', 'stopped'].includes(r.status)) problems.push(`${where} ${r.status}/${r.intent}`);
+      const code = r.medicationCodeableConcept?.coding?.[0];
+      if (!r.medicationReference && code?.system !== 'http://www.nlm.nih.gov/research/umls/rxnorm') problems.push(`${where} is not RxNorm-coded`);
+      const dosage = r.dosageInstruction?.[0];
+      if (!dosage?.text || !dosage.timing?.repeat) problems.push(`${where} dosage without text and timing`);
+      break;
+    }
+    case 'DiagnosticReport':
+      if (r.category?.[0]?.coding?.[0]?.code === 'LAB') {
+        if (r.category[0]?.coding?.[0]?.system !== 'http://terminology.hl7.org/CodeSystem/v2-0074') problems.push(`${where} LAB category system`);
+        if (!r.result?.length) problems.push(`${where} lab report without results`);
+      } else if (!r.presentedForm?.[0]?.data) problems.push(`${where} note without presentedForm`);
+      break;
+    case 'DocumentReference': {
+      const attachment = r.content[0]?.attachment;
+      if (attachment?.contentType !== 'text/plain' || !attachment.data) problems.push(`${where} attachment`);
+      if (!r.context?.encounter?.length || !r.context.period) problems.push(`${where} context`);
+      if (r.category?.[0]?.coding?.[0]?.code !== 'clinical-note') problems.push(`${where} category`);
+      break;
+    }
+    case 'CarePlan':
+      if (r.category?.[0]?.coding?.[0]?.code !== 'assess-plan' || !r.text?.div.startsWith('<div xmlns="http://www.w3.org/1999/xhtml">')) problems.push(`${where} category or narrative`);
+      break;
+    case 'CareTeam':
+      for (const p of r.participant ?? []) if (!p.role?.[0]?.coding?.[0]?.code || !p.member?.reference) problems.push(`${where} participant without role or member`);
+      break;
+    case 'Goal':
+      for (const target of r.target ?? []) if (!target.dueDate) problems.push(`${where} target without dueDate`);
+      break;
+    case 'Provenance':
+      for (const a of r.agent) if (!a.type || !a.who.reference) problems.push(`${where} agent without type or who`);
+      break;
+    case 'Practitioner':
+    case 'Organization':
+      for (const id of r.identifier ?? []) if (id.system === 'http://hl7.org/fhir/sid/us-npi' && !validNpi(id.value ?? '')) problems.push(`${where} NPI ${id.value}`);
+      break;
+  }
+  return problems;
+}
+
+/** US Core's NPI rules: 10 digits, Luhn check digit computed with the 80840 prefix. */
+function validNpi(npi: string): boolean {
+  if (!/^\d{10}$/.test(npi)) return false;
+  const digits = `80840${npi}`;
+  let sum = 0;
+  for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
+    let d = Number(digits[i]);
+    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const SHARED = generateSharedResources();
+const SHARED_KEYS = new Set(SHARED.map((r) => `${r.resourceType}/${r.id}`));
+
 /** Checks shared by seed and bulk records; returns a list of problems (empty when all is well). */
 function recordProblems(resources: readonly GeneratedResource[]): string[] {
   const problems: string[] = [];
   const patient = patientOf(resources);
   const patientRef = `Patient/${patient.id}`;
   const ids = new Set<string>();
+  const own = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
   for (const r of resources) {
     const where = `${r.resourceType}/${r.id}`;
     if (!r.id) problems.push(`${r.resourceType} without id`);
@@ -92,7 +226,9 @@ function recordProblems(resources: readonly GeneratedResource[]): string[] {
     ids.add(`${r.resourceType}/${r.id}`);
     if (!r.meta?.profile?.[0]) problems.push(`${where} has no meta.profile`);
     for (const p of jsonProblems(r)) problems.push(`${where}: ${p}`);
-    for (const ref of references(r)) if (ref !== patientRef) problems.push(`${where} references ${ref}`);
+    // A record refers to itself and to the shared practice only: never to another patient's data.
+    for (const ref of references(r)) if (!own.has(ref) && !SHARED_KEYS.has(ref)) problems.push(`${where} references ${ref}, which is neither in the record nor shared`);
+    problems.push(...requiredElementProblems(r));
     if (r.resourceType === 'Observation') problems.push(...observationProblems(r, patientRef));
     if (r.resourceType === 'Immunization' && !(r.occurrenceDateTime && DATE_TIME.test(r.occurrenceDateTime))) problems.push(`${where} occurrence`);
     if (r.resourceType === 'AllergyIntolerance' && !(r.onsetDateTime && DATE_OR_PARTIAL.test(r.onsetDateTime))) problems.push(`${where} onset`);
@@ -243,14 +379,182 @@ t.test('committed seed files match the generator', async (t) => {
   }
   const files = readdirSync(dir).filter((f) => /^\d{2}-.*\.json$/.test(f)).sort();
   const bundles = generateSeedBundles();
-  t.equal(files.length, bundles.length, 'one file per seed patient');
+  t.equal(files.length, bundles.length + 1, 'the shared practice bundle and one file per seed patient');
+  t.equal(files[0], '00-practice.json', 'the shared bundle sorts first, so a directory import creates the practice before the records');
+  t.equal(readFileSync(join(dir, '00-practice.json'), 'utf8'), `${JSON.stringify(generateSharedBundle(), null, 2)}\n`, '00-practice.json is up to date (run npm run generate)');
   bundles.forEach((bundle, i) => {
     const id = patientOf(resourcesOf(bundle)).id ?? '';
-    const file = files[i] ?? '';
+    const file = files[i + 1] ?? '';
     t.equal(file, `${String(i + 1).padStart(2, '0')}-${id}.json`);
     t.equal(readFileSync(join(dir, file), 'utf8'), `${JSON.stringify(bundle, null, 2)}\n`, `${file} is up to date (run npm run generate)`);
   });
 });
+
+/** Every resource of the seed output (shared bundle and patient bundles), keyed Type/id. */
+function seedOutput(): { byKey: Map<string, GeneratedResource>; records: GeneratedResource[][] } {
+  const records = generateSeedBundles().map(resourcesOf);
+  const byKey = new Map<string, GeneratedResource>();
+  for (const r of [...resourcesOf(generateSharedBundle()), ...records.flat()]) byKey.set(`${r.resourceType}/${r.id}`, r);
+  return { byKey, records };
+}
+
+t.test('every reference in the seed output resolves to a resource in it', async (t) => {
+  const { byKey, records } = seedOutput();
+  const shared = resourcesOf(generateSharedBundle());
+  t.equal(byKey.size, shared.length + records.reduce((n, r) => n + r.length, 0), 'no two resources share a Type/id');
+  const dangling: string[] = [];
+  for (const r of byKey.values()) for (const ref of references(r)) if (!byKey.has(ref)) dangling.push(`${r.resourceType}/${r.id} -> ${ref}`);
+  t.same(dangling.slice(0, 10), [], `no dangling references (${dangling.length})`);
+  const problems = shared.flatMap((r) => [...jsonProblems(r).map((p) => `${r.resourceType}/${r.id}: ${p}`), ...requiredElementProblems(r)]);
+  t.same(problems.slice(0, 10), [], 'the shared practice resources are well-formed');
+});
+
+/** Checks that references point at the right kind of resource of the same patient; returns problems. */
+function linkProblems(resources: readonly GeneratedResource[]): string[] {
+  const problems: string[] = [];
+  const patientRef = `Patient/${patientOf(resources).id}`;
+  const own = new Map(resources.map((r) => [`${r.resourceType}/${r.id}`, r]));
+  const ofPatient = (ref: string | undefined, type: string): GeneratedResource | undefined => {
+    const target = ref === undefined ? undefined : own.get(ref);
+    return target?.resourceType === type ? target : undefined;
+  };
+  const subjectOf = (r: GeneratedResource | undefined): string | undefined => (r && 'subject' in r ? (r.subject as { reference?: string } | undefined)?.reference : undefined);
+  const encounters = new Map<string, Encounter>();
+  for (const r of resources) if (r.resourceType === 'Encounter') encounters.set(`Encounter/${r.id}`, r);
+  for (const r of resources) {
+    const where = `${r.resourceType}/${r.id}`;
+    if ('subject' in r && r.subject && (r.subject as { reference?: string }).reference !== patientRef) problems.push(`${where} subject is not ${patientRef}`);
+    switch (r.resourceType) {
+      case 'MedicationRequest':
+        for (const reason of r.reasonReference ?? []) {
+          const condition = ofPatient(reason.reference, 'Condition');
+          if (!condition || subjectOf(condition) !== patientRef) problems.push(`${where} reason ${reason.reference} is not a Condition of ${patientRef}`);
+        }
+        if (r.encounter && !encounters.has(r.encounter.reference ?? '')) problems.push(`${where} encounter ${r.encounter.reference}`);
+        if (r.medicationReference && !SHARED_KEYS.has(r.medicationReference.reference ?? '')) problems.push(`${where} medication ${r.medicationReference.reference}`);
+        break;
+      case 'DiagnosticReport':
+        for (const result of r.result ?? []) {
+          const o = ofPatient(result.reference, 'Observation') as Observation | undefined;
+          if (!o || o.subject?.reference !== patientRef) problems.push(`${where} result ${result.reference} is not an Observation of ${patientRef}`);
+          else if (o.encounter?.reference !== r.encounter?.reference) problems.push(`${where} result ${result.reference} is from another encounter`);
+        }
+        break;
+      case 'Condition':
+        if (r.category?.[0]?.coding?.[0]?.code === 'encounter-diagnosis') {
+          const e = encounters.get(r.encounter?.reference ?? '');
+          if (!e) problems.push(`${where} encounter-diagnosis points at ${r.encounter?.reference}, not an Encounter of ${patientRef}`);
+          else if (!e.diagnosis?.some((d) => d.condition.reference === where)) problems.push(`${where} is not among its Encounter's diagnoses`);
+        }
+        break;
+      case 'Observation': {
+        const e = encounters.get(r.encounter?.reference ?? '');
+        if (!e) problems.push(`${where} encounter ${r.encounter?.reference} is not an Encounter of ${patientRef}`);
+        else if (e.period?.start?.slice(0, 10) !== r.effectiveDateTime?.slice(0, 10)) problems.push(`${where} is on ${r.effectiveDateTime} but its encounter on ${e.period?.start}`);
+        break;
+      }
+      case 'Encounter':
+        for (const d of r.diagnosis ?? []) if (subjectOf(own.get(d.condition.reference ?? '')) !== patientRef) problems.push(`${where} diagnosis ${d.condition.reference}`);
+        break;
+      case 'MedicationDispense':
+        for (const p of r.authorizingPrescription ?? []) if (!ofPatient(p.reference, 'MedicationRequest')) problems.push(`${where} prescription ${p.reference}`);
+        break;
+      case 'Procedure':
+        if (r.encounter && !encounters.has(r.encounter.reference ?? '')) problems.push(`${where} encounter ${r.encounter.reference}`);
+        break;
+      case 'DocumentReference':
+        for (const e of r.context?.encounter ?? []) if (!encounters.has(e.reference ?? '')) problems.push(`${where} encounter ${e.reference}`);
+        break;
+      case 'Provenance':
+        if (!r.target.some((x) => x.reference === patientRef)) problems.push(`${where} does not target the Patient`);
+        break;
+      case 'Coverage':
+        if (r.beneficiary.reference !== patientRef) problems.push(`${where} beneficiary ${r.beneficiary.reference}`);
+        break;
+      case 'RelatedPerson':
+        if (r.patient.reference !== patientRef) problems.push(`${where} patient ${r.patient.reference}`);
+        break;
+    }
+  }
+  // Every visit's Observations point at it, and every sick visit names a diagnosis.
+  for (const e of encounters.values()) {
+    if (e.type?.[0]?.coding?.[0]?.code === '185345009' && !e.diagnosis?.length) problems.push(`Encounter/${e.id} sick visit without a diagnosis`);
+  }
+  return problems;
+}
+
+t.test('references point at the right resources of the same patient (seed and bulk)', async (t) => {
+  const records = [
+    ...generateSeedBundles().map(resourcesOf),
+    ...Array.from({ length: 40 }, (_, index) => generatePatientRecord({ seed: 42, index })),
+    generatePatientRecord({ seed: 7, index: 3, observationsPerPatient: 500 }),
+  ];
+  for (const resources of records) t.same(linkProblems(resources).slice(0, 10), [], `Patient/${patientOf(resources).id}: links are consistent`);
+});
+
+t.test('every seed patient has the promised US Core record', async (t) => {
+  const { byKey, records } = seedOutput();
+  const byPatient = new Map(records.map((rs) => [patientOf(rs).id ?? '', rs]));
+  const count = (rs: readonly GeneratedResource[], type: string): number => rs.filter((r) => r.resourceType === type).length;
+  for (const [id, rs] of byPatient) {
+    for (const type of ['Encounter', 'Coverage', 'CareTeam', 'Provenance', 'DocumentReference']) t.ok(count(rs, type) > 0, `${id} has ${type}`);
+    t.equal(count(rs, 'MedicationRequest'), count(rs, 'MedicationStatement'), `${id}: one MedicationRequest per medication course`);
+    t.equal(count(rs, 'Encounter'), new Set(rs.flatMap((r) => (r.resourceType === 'Observation' ? [r.encounter?.reference] : []))).size, `${id}: every Encounter has Observations`);
+    const problems = rs.filter((r): r is Condition => r.resourceType === 'Condition' && r.category?.[0]?.coding?.[0]?.code === 'problem-list-item');
+    if (problems.length > 0) {
+      t.equal(count(rs, 'CarePlan'), 1, `${id} with a problem list has a CarePlan`);
+      t.ok(count(rs, 'Goal') > 0, `${id} with a problem list has Goals`);
+    }
+  }
+  const get = (id: string): GeneratedResource[] => byPatient.get(id) ?? [];
+  const problemCodes = (id: string): string[] => get(id).flatMap((r) => (r.resourceType === 'Condition' && r.category?.[0]?.coding?.[0]?.code === 'problem-list-item' ? (r.code?.coding ?? []).map((c) => c.code ?? '') : []));
+  t.ok(problemCodes('maria-garcia').includes('E03.9'), 'Maria: hypothyroidism on the problem list');
+  t.ok(problemCodes('marcus-thompson').includes('44054006'), 'Marcus: type 2 diabetes on the problem list');
+  t.ok(problemCodes('harold-jensen').includes('N18.32'), 'Harold: CKD stage 3b on the problem list');
+
+  const marcusGoal = get('marcus-thompson').find((r) => r.resourceType === 'Goal' && r.target?.some((x) => x.measure?.coding?.[0]?.code === '4548-4' && x.detailQuantity?.value === 7 && x.detailQuantity.comparator === '<'));
+  t.ok(marcusGoal, 'Marcus has an HbA1c < 7% goal');
+
+  const levo = get('maria-garcia').find((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.status === 'active');
+  const medication = byKey.get(levo?.medicationReference?.reference ?? '');
+  t.equal(medication?.resourceType === 'Medication' ? medication.code?.coding?.[0]?.code : undefined, '966224', "Maria's levothyroxine is prescribed by reference to a Medication (RxNorm 966224)");
+  const reason = byKey.get(levo?.reasonReference?.[0]?.reference ?? '');
+  t.equal(reason?.resourceType === 'Condition' ? reason.code?.coding?.[0]?.code : undefined, '40930008', 'for her hypothyroidism');
+  t.ok(get('maria-garcia').some((r) => r.resourceType === 'MedicationDispense'), 'Maria has a levothyroxine refill (MedicationDispense)');
+
+  const earInfections = get('sofia-garcia').filter((r): r is Condition => r.resourceType === 'Condition' && r.code?.coding?.some((c) => c.code === 'H66.90') === true);
+  t.ok(earInfections.length >= 2, `Sofia has ear infections as encounter diagnoses (${earInfections.length})`);
+  t.ok(earInfections.filter((c) => c.clinicalStatus?.coding?.[0]?.code === 'resolved').every((c) => c.abatementDateTime), 'resolved ear infections have an abatement date');
+  const amoxicillin = get('sofia-garcia').filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && r.medicationCodeableConcept?.coding?.[0]?.code === '308189');
+  t.ok(amoxicillin.length > 0 && amoxicillin.every((m) => earInfections.some((c) => m.reasonReference?.[0]?.reference === `Condition/${c.id}`)), 'her amoxicillin prescriptions are for those ear infections');
+
+  for (const child of ['sofia-garcia', 'mateo-garcia']) {
+    const mother = get(child).find((r) => r.resourceType === 'RelatedPerson');
+    t.match(mother, { patient: { reference: `Patient/${child}` }, name: [{ family: 'Garcia', given: ['Maria', 'Elena'] }], relationship: [{ coding: [{ code: 'MTH' }] }] }, `${child} has Maria as mother (RelatedPerson)`);
+    const coverage = get(child).find((r) => r.resourceType === 'Coverage');
+    const own = get('maria-garcia').find((r) => r.resourceType === 'Coverage');
+    t.equal(coverage?.resourceType === 'Coverage' ? coverage.subscriberId : undefined, own?.resourceType === 'Coverage' ? own.subscriberId : 'x', `${child} is covered on Maria's policy`);
+  }
+  t.ok(get('mateo-garcia').some((r) => r.resourceType === 'Procedure' && r.code?.coding?.[0]?.code === '127783003'), 'Mateo (asthma) has spirometry');
+  t.ok(get('harold-jensen').some((r) => r.resourceType === 'Device'), 'Harold has an implanted device');
+  const all = records.flat();
+  for (const type of ['ServiceRequest', 'Specimen', 'QuestionnaireResponse', 'MedicationDispense', 'Device', 'Procedure']) t.ok(all.some((r) => r.resourceType === type), `the seed set has a ${type}`);
+  const ecg = all.find((r): r is DiagnosticReport => r.resourceType === 'DiagnosticReport' && r.code.coding?.[0]?.code === '11524-6');
+  t.match(Buffer.from(ecg?.presentedForm?.[0]?.data ?? '', 'base64').toString('utf8'), /Impression:/, 'an ECG note report carries its text as base64 text/plain');
+  const note = all.find((r): r is DocumentReference => r.resourceType === 'DocumentReference' && r.subject?.reference === 'Patient/maria-garcia');
+  t.match(Buffer.from(note?.content[0]?.attachment.data ?? '', 'base64').toString('utf8'), /Maria Elena Garcia/, "a visit note's text is about its patient");
+  t.ok(byKey.get('Practitioner/dr-lee'), "the demo clinician's fhirUser (Practitioner/dr-lee) exists");
+});
+
+t.test('the generated output is the same every time', async (t) => {
+  t.equal(JSON.stringify(generateSharedBundle()), JSON.stringify(generateSharedBundle()), 'the shared bundle is deterministic');
+  const a = generatePatientRecord({ seed: 11, index: 5, observationsPerPatient: 200 });
+  const b = generatePatientRecord({ seed: 11, index: 5, observationsPerPatient: 200 });
+  t.equal(JSON.stringify(a), JSON.stringify(b), 'a full record with a fixed count is deterministic');
+  t.equal(a.filter((r) => r.resourceType === 'Observation').length, 200, 'and keeps exactly the requested Observations');
+  t.ok(a.some((r) => r.resourceType === 'Encounter'), 'and its Encounters');
+});
+
 
 function cli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'generate.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -269,7 +573,7 @@ t.test('CLI: bulk NDJSON, determinism and usage errors', async (t) => {
   const a = run('a');
   const b = run('b');
   const c = run('c', ['--seed', '7']);
-  for (const type of ['Patient', 'Observation', 'AllergyIntolerance', 'MedicationStatement', 'Immunization']) {
+  for (const type of ['Patient', 'Observation', 'AllergyIntolerance', 'MedicationStatement', 'Immunization', 'Encounter', 'Condition', 'Practitioner']) {
     const fa = readFileSync(join(a, `${type}.ndjson`), 'utf8');
     t.equal(fa, readFileSync(join(b, `${type}.ndjson`), 'utf8'), `${type}.ndjson is byte-identical for the same seed`);
     if (type === 'Patient' || type === 'Observation') t.not(fa, readFileSync(join(c, `${type}.ndjson`), 'utf8'), `${type}.ndjson differs for another seed`);
@@ -281,6 +585,9 @@ t.test('CLI: bulk NDJSON, determinism and usage errors', async (t) => {
   const patients = readFileSync(join(a, 'Patient.ndjson'), 'utf8').trim().split('\n');
   t.equal(patients.length, 12);
   t.equal(readFileSync(join(a, 'Observation.ndjson'), 'utf8').trim().split('\n').length, 12 * 30);
+  const practitioners = SHARED.filter((r) => r.resourceType === 'Practitioner').length;
+  t.equal(readFileSync(join(a, 'Practitioner.ndjson'), 'utf8').trim().split('\n').length, practitioners, 'the shared practice is written once, not per patient');
+  t.ok(readFileSync(join(a, 'Encounter.ndjson'), 'utf8').trim().split('\n').length >= 12, 'bulk patients have Encounters');
 
   const help = cli(['--help']);
   t.equal(help.status, 0);
