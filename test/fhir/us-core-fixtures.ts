@@ -394,6 +394,63 @@ export const CLINICAL: FhirResource[] = [
   },
 ];
 
+/** Patient A's records of each US Core type (the directory types: all of them), for result-parameter checks. */
+export const RECORDS_OF_A: Record<string, readonly string[]> = {
+  Patient: ['pa'],
+  Observation: ['obs-a-func', 'obs-a-hgb', 'obs-a-sdoh', 'obs-a-smoke'],
+  AllergyIntolerance: ['al-a1'],
+  CarePlan: ['cp-a1', 'cp-a2'],
+  CareTeam: ['ct-a1', 'ct-a2'],
+  Condition: ['cond-a1', 'cond-a2', 'cond-a3'],
+  Coverage: ['cov-a1', 'cov-a2'],
+  Device: ['dev-a1', 'dev-a2'],
+  DiagnosticReport: ['dr-a1', 'dr-a2'],
+  DocumentReference: ['doc-a1', 'doc-a2'],
+  Encounter: ['enc-a1', 'enc-a2', 'enc-a3'],
+  Goal: ['goal-a1', 'goal-a2'],
+  Immunization: ['imm-a1'],
+  Location: ['loc-1', 'loc-2'],
+  Medication: ['med-1', 'med-2'],
+  MedicationDispense: ['md-a1', 'md-a2'],
+  MedicationRequest: ['mr-a1', 'mr-a2'],
+  MedicationStatement: ['ms-a1'],
+  Organization: ['org-1', 'org-2'],
+  Practitioner: ['pr-1', 'pr-2'],
+  PractitionerRole: ['prr-1', 'prr-2'],
+  Procedure: ['proc-a1', 'proc-a2'],
+  Provenance: ['prov-a'],
+  QuestionnaireResponse: ['qr-a1', 'qr-a2', 'qr-a3'],
+  RelatedPerson: ['rp-a1'],
+  ServiceRequest: ['sr-a1', 'sr-a2'],
+  Specimen: ['spec-a1', 'spec-a2'],
+};
+
+/** Patient B's records of each type in the compartment. */
+export const RECORDS_OF_B: Record<string, readonly string[]> = {
+  Patient: ['pb'],
+  Observation: ['obs-b-sdoh', 'obs-b-smoke'],
+  AllergyIntolerance: ['al-b1'],
+  CarePlan: ['cp-b1'],
+  CareTeam: ['ct-b1'],
+  Condition: ['cond-b1'],
+  Coverage: ['cov-b1'],
+  Device: ['dev-b1'],
+  DiagnosticReport: ['dr-b1'],
+  DocumentReference: ['doc-b1'],
+  Encounter: ['enc-b1'],
+  Goal: ['goal-b1'],
+  Immunization: ['imm-b1'],
+  MedicationDispense: ['md-b1'],
+  MedicationRequest: ['mr-b1'],
+  MedicationStatement: ['ms-b1'],
+  Procedure: ['proc-b1'],
+  Provenance: ['prov-b'],
+  QuestionnaireResponse: ['qr-b1'],
+  RelatedPerson: ['rp-b1'],
+  ServiceRequest: ['sr-b1'],
+  Specimen: ['spec-b1'],
+};
+
 export const ALL_FIXTURES: FhirResource[] = [...PATIENTS, ...DIRECTORY, ...CLINICAL];
 
 /** Loads every fixture through the service (no auth), with its own id. */

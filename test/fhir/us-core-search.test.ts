@@ -30,6 +30,7 @@ import {
   RXNORM,
   SNOMED,
   SOPT,
+  RECORDS_OF_A,
   US_CAT,
   seedUsCore,
 } from './us-core-fixtures.js';
@@ -394,36 +395,6 @@ for (const [type, id] of [
   add(type, '_id', [`_id=${id}`, [id]], ...none(`_id=${id}-nope`));
 }
 
-/** Patient A's records of each US Core type (the directory types: all of them), for result-parameter checks. */
-const RECORDS_OF_A: Record<string, readonly string[]> = {
-  Patient: ['pa'],
-  Observation: ['obs-a-func', 'obs-a-hgb', 'obs-a-sdoh', 'obs-a-smoke'],
-  AllergyIntolerance: ['al-a1'],
-  CarePlan: ['cp-a1', 'cp-a2'],
-  CareTeam: ['ct-a1', 'ct-a2'],
-  Condition: ['cond-a1', 'cond-a2', 'cond-a3'],
-  Coverage: ['cov-a1', 'cov-a2'],
-  Device: ['dev-a1', 'dev-a2'],
-  DiagnosticReport: ['dr-a1', 'dr-a2'],
-  DocumentReference: ['doc-a1', 'doc-a2'],
-  Encounter: ['enc-a1', 'enc-a2', 'enc-a3'],
-  Goal: ['goal-a1', 'goal-a2'],
-  Immunization: ['imm-a1'],
-  Location: ['loc-1', 'loc-2'],
-  Medication: ['med-1', 'med-2'],
-  MedicationDispense: ['md-a1', 'md-a2'],
-  MedicationRequest: ['mr-a1', 'mr-a2'],
-  MedicationStatement: ['ms-a1'],
-  Organization: ['org-1', 'org-2'],
-  Practitioner: ['pr-1', 'pr-2'],
-  PractitionerRole: ['prr-1', 'prr-2'],
-  Procedure: ['proc-a1', 'proc-a2'],
-  Provenance: ['prov-a'],
-  QuestionnaireResponse: ['qr-a1', 'qr-a2', 'qr-a3'],
-  RelatedPerson: ['rp-a1'],
-  ServiceRequest: ['sr-a1', 'sr-a2'],
-  Specimen: ['spec-a1', 'spec-a2'],
-};
 
 const scopeOf = (type: string) => (type === 'Patient' ? '_id=pa' : US_CORE_DEFS.find((d) => d.type === type)!.inCompartment ? 'patient=pa' : '');
 
