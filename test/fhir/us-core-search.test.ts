@@ -150,6 +150,7 @@ add(
   'date',
   [`${PA}date=2023`, ['cp-a1']],
   [`${PA}date=ge2023-06-01`, ['cp-a1']],
+  [`${PA}date=gt2022`, ['cp-a1']],
   [`${PA}date=lt2021`, ['cp-a2']],
   [`${PA}date=le2020-06-30`, ['cp-a2']],
   [`${PA}date=sa2020-12-31`, ['cp-a1']],
@@ -243,6 +244,8 @@ add(
   [`${PA}period=2023-06`, ['doc-a1']],
   [`${PA}period=2023`, ['doc-a1', 'doc-a2']],
   [`${PA}period=ge2023-06-02`, ['doc-a1']],
+  [`${PA}period=gt2023-03-10T09:30:00Z`, ['doc-a1']],
+  [`${PA}period=lt2023-06-01T14:00:00Z`, ['doc-a2']],
   [`${PA}period=le2023-03-10`, ['doc-a2']],
   [`${PA}period=sa2023-04-01`, ['doc-a1']],
   [`${PA}period=eb2023-04-01`, ['doc-a2']],
@@ -272,6 +275,7 @@ add(
   [`${PA}date=le2023-06-01`, ['enc-a1']],
   [`${PA}date=sa2023-05-31`, ['enc-a2', 'enc-a3']],
   [`${PA}date=eb2023-06-01`, ['enc-a1']],
+  [`${PA}date=ne2023`, ['enc-a3']],
   [`${PA}date=ge2023-01-01&date=le2023-12-31`, ['enc-a1', 'enc-a2']],
   [`${PA}date=2023-03-10T09:00:00Z,2023-06`, ['enc-a2']],
   [`${PB}date=ge2030`, ['enc-b1']],
@@ -352,7 +356,7 @@ rf('Provenance', 'agent', '', 'Practitioner/pr-2', ['prov-b'], ...none(`${PA}age
 // --- QuestionnaireResponse -------------------------------------------------------------------------------------
 rf('QuestionnaireResponse', 'patient', '', 'Patient/pa', ['qr-a1', 'qr-a2', 'qr-a3'], ...none('patient=nobody'));
 tok('QuestionnaireResponse', 'status', PA, `${FHIR}questionnaire-answers-status`, 'completed', ['qr-a1'], [`${PA}status=completed,in-progress`, ['qr-a1', 'qr-a2']], ...none(`${PB}status=completed`));
-add('QuestionnaireResponse', 'authored', [`${PA}authored=2023-06-01`, ['qr-a2']], [`${PA}authored=ge2024`, ['qr-a3']], [`${PA}authored=lt2023-04-01`, ['qr-a1']], ...none(`${PA}authored=2022`, `${PB}authored=2023-06`));
+add('QuestionnaireResponse', 'authored', [`${PA}authored=2023-06-01`, ['qr-a2']], [`${PA}authored=ge2024`, ['qr-a3']], [`${PA}authored=lt2023-04-01`, ['qr-a1']], [`${PA}authored=sa2023-06-01`, ['qr-a3']], [`${PA}authored=eb2023-03-11`, ['qr-a1']], ...none(`${PA}authored=2022`, `${PB}authored=2023-06`));
 add(
   'QuestionnaireResponse',
   'questionnaire',
