@@ -70,6 +70,11 @@ export interface ResourceDef {
    * that patient's compartment. Empty for Patient (its own compartment) and for types outside the compartment.
    */
   readonly patientPaths: readonly string[];
+  /**
+   * Reference paths whose targets' owner puts the resource in a compartment when it names no patient itself
+   * (Provenance.target: a Provenance about a Condition is part of that Condition's record)
+   */
+  readonly compartmentFromTargets?: readonly string[];
   /** Whether the type is in the R4 patient compartment (Patient included) */
   readonly inCompartment: boolean;
   /** The search parameter `_sort=date` sorts by; absent when the type has no clinically relevant date */

@@ -9,6 +9,7 @@ import { conflict, gone, notFound, preconditionFailed } from './outcome.js';
 import { ID_PATTERN, parseReference } from './references.js';
 import { MAX_COUNT, parseSearch, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
+import { withOwnerCompartment, type OwnerLookup } from './compartment-owner.js';
 import { UNRESTRICTED, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 
@@ -43,6 +44,13 @@ export class FhirService {
     readonly store: ResourceStore,
     readonly fhirBaseUrl: string,
   ) {}
+
+  /** The compartment a stored resource is in (see compartment-owner.ts); deleted ones own nothing. */
+  readonly ownerOf: OwnerLookup = async (type, id) => {
+    if (!resourceDef(type) || !ID_PATTERN.test(id)) return undefined;
+    const row = await this.store.read(type, id);
+    return row && !row.deleted ? row.patientId : undefined;
+  };
 
   definition(type: string): ResourceDef {
     const def = resourceDef(type);
@@ -171,7 +179,7 @@ export class FhirService {
     const resource = validateResource(def, body);
     // The server owns ids on create (FHIR R4 §3.1.0.9.1): a client-sent id is replaced.
     const id = randomUUID();
-    const index = computeIndex(def, resource, id, this.fhirBaseUrl);
+    const index = await withOwnerCompartment(def, resource, computeIndex(def, resource, id, this.fhirBaseUrl), this.fhirBaseUrl, this.ownerOf);
     if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('creating', type, policy, index));
     const { resource: row } = await this.store.write({ type, id, resource, index, mode: 'create' });
     return row;
@@ -182,7 +190,7 @@ export class FhirService {
     if (!ID_PATTERN.test(id)) throw notFound(`"${id}" is not a valid resource id`);
     const resource = validateResource(def, body, id);
     const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch);
-    const index = computeIndex(def, resource, id, this.fhirBaseUrl);
+    const index = await withOwnerCompartment(def, resource, computeIndex(def, resource, id, this.fhirBaseUrl), this.fhirBaseUrl, this.ownerOf);
     if (policy.constraints.length) {
       const current = await this.store.read(type, id);
       // Neither the version being replaced nor the new one may lie outside the token's reach.

@@ -37,6 +37,7 @@ interface Entry {
   readonly profiles: readonly string[];
   readonly params: readonly SearchParamDef[];
   readonly patientPaths: readonly string[];
+  readonly compartmentFromTargets?: readonly string[];
   readonly dateParam?: string;
   readonly required?: readonly (readonly string[])[];
   readonly codes?: Readonly<Record<string, readonly string[]>>;
@@ -56,6 +57,7 @@ function def(e: Entry): ResourceDef {
     interactions: ALL,
     params: e.params,
     patientPaths: e.patientPaths,
+    ...(e.compartmentFromTargets ? { compartmentFromTargets: e.compartmentFromTargets } : {}),
     inCompartment,
     ...(e.dateParam ? { dateParam: e.dateParam } : {}),
     required: e.required ?? [],
@@ -511,6 +513,7 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
     type: 'Provenance',
     profiles: ['us-core-provenance'],
     patientPaths: ['target'],
+    compartmentFromTargets: ['target'],
     dateParam: 'recorded',
     required: [['target'], ['recorded'], ['agent']],
     consentGroup: 'other-records',

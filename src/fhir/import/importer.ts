@@ -5,6 +5,7 @@
 import { resourceDef, type ResourceDef } from '../definitions.js';
 import type { FhirService } from '../service.js';
 import { prepare, type BatchInput } from './prepare.js';
+import { withOwnerCompartment } from '../compartment-owner.js';
 import { readSource, SourceError, type ImportItem } from './sources.js';
 
 export type { ImportItem } from './sources.js';
@@ -87,7 +88,7 @@ export async function importResources(service: FhirService, source: AsyncIterabl
 }
 
 interface Pending {
-  readonly input: BatchInput;
+  input: BatchInput;
   readonly file: string;
   readonly location: string;
   readonly conditionalReferences: number;
@@ -160,6 +161,7 @@ class ImportRun {
     const batch = this.#batch;
     if (!batch.length) return;
     this.#batch = [];
+    await this.#resolveOwners(batch);
     try {
       await this.#service.store.writeBatch(batch.map((b) => b.input));
       for (const b of batch) this.#count(b);
@@ -175,6 +177,20 @@ class ImportRun {
       }
     }
     this.#progress();
+  }
+
+  // Resources whose compartment is their target's (Provenance): the target is usually earlier in the same Bundle,
+  // so the batch is asked first, then what earlier batches stored.
+  async #resolveOwners(batch: Pending[]): Promise<void> {
+    const waiting = batch.filter((b) => b.input.index.patientId === null && resourceDef(b.input.type)?.compartmentFromTargets);
+    if (!waiting.length) return;
+    const inBatch = new Map(batch.map((b) => [`${b.input.type}/${b.input.id}`, b.input.index.patientId]));
+    const owner = async (type: string, id: string) => inBatch.get(`${type}/${id}`) ?? this.#service.ownerOf(type, id);
+    for (const b of waiting) {
+      const def = resourceDef(b.input.type)!;
+      const resource = b.input.resource as Record<string, unknown>;
+      b.input = { ...b.input, index: await withOwnerCompartment(def, resource, b.input.index, this.#service.fhirBaseUrl, owner) };
+    }
   }
 
   #count(stored: Pending): void {
