@@ -14,6 +14,8 @@ export interface RecordedVisit {
   readonly observations: Observation[];
   readonly encounterId: string;
   readonly encounter: Reference;
+  /** This visit's stream for the resources recorded at it (diagnosis, lab reports), drawn in a fixed order. */
+  readonly rng: Random;
   readonly clinician: Clinician;
   /** Exact age on the visit day. */
   readonly age: number;

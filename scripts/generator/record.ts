@@ -100,16 +100,12 @@ export interface RecordOptions {
   readonly observationsPerPatient?: number;
 }
 
-function encounterIdFor(profile: PatientProfile, visit: Visit): string {
-  return Random.derive(...profile.seedParts, 'encounter', visit.key).uuid();
-}
-
-function observationsForVisit(profile: PatientProfile, subject: Reference, visit: Visit): Observation[] {
+function observationsForVisit(profile: PatientProfile, subject: Reference, visit: Visit, encounterId: string): Observation[] {
   const age = exactAge(profile.birthDay, visit.day);
   const ctx: VisitContext = {
     profile,
     subject,
-    encounter: { reference: `Encounter/${encounterIdFor(profile, visit)}` },
+    encounter: { reference: `Encounter/${encounterId}` },
     visit,
     rng: Random.derive(...profile.seedParts, 'visit', visit.key),
     age,
@@ -124,6 +120,9 @@ function observationsForVisit(profile: PatientProfile, subject: Reference, visit
 interface BuiltVisit {
   readonly visit: Visit;
   readonly observations: Observation[];
+  readonly encounterId: string;
+  /** The visit's stream for what is recorded at it, past the Encounter id (one derivation per visit keeps bulk runs fast). */
+  readonly rng: Random;
 }
 
 /** A safety stop for extra visits: far beyond any sensible per-patient request. */
@@ -134,10 +133,12 @@ function collectVisits(profile: PatientProfile, subject: Reference, target: numb
   let total = 0;
   const full = (): boolean => target !== undefined && total >= target;
   const include = (visit: Visit): void => {
-    const observations = observationsForVisit(profile, subject, visit);
+    const rng = Random.derive(...profile.seedParts, 'encounter', visit.key);
+    const encounterId = rng.uuid();
+    const observations = observationsForVisit(profile, subject, visit, encounterId);
     if (target !== undefined && total + observations.length > target) observations.length = target - total;
     total += observations.length;
-    built.push({ visit, observations });
+    built.push({ visit, observations, encounterId, rng });
   };
 
   for (let year = 0; !full(); year++) {
@@ -220,13 +221,13 @@ export function buildPatientRecord(profile: PatientProfile, options: RecordOptio
 
   const shared = practice();
   const clinic = clinicFor(profile);
-  const visits: RecordedVisit[] = built.map(({ visit, observations }) => {
-    const encounterId = encounterIdFor(profile, visit);
-    const extra = Random.derive(...profile.seedParts, 'encounter-length', visit.key).int(0, 15);
+  const visits: RecordedVisit[] = built.map(({ visit, observations, encounterId, rng }) => {
+    const extra = rng.int(0, 15);
     return {
       visit,
       observations,
       encounterId,
+      rng,
       encounter: { reference: `Encounter/${encounterId}` },
       clinician: clinicianFor(profile, visit.day),
       age: exactAge(profile.birthDay, visit.day),
@@ -255,8 +256,7 @@ export function buildPatientRecord(profile: PatientProfile, options: RecordOptio
     let diagnoses: Reference[] = [];
     if (visit.kind === 'sick' && visit.reason !== undefined) {
       const course = courses.find((c) => c.visit === visit)?.course;
-      const rng = stream(ctx, 'diagnosis', visit.key);
-      const dx = encounterDiagnosis(visit.reason, course, { day: visit.day, minute: visit.minute, encounter: v.encounter }, { id: rng.uuid(), rng }, subject, zone, v.clinician.reference);
+      const dx = encounterDiagnosis(visit.reason, course, { day: visit.day, minute: visit.minute, encounter: v.encounter }, { id: v.rng.uuid(), rng: v.rng }, subject, zone, v.clinician.reference);
       episodeConditions.push(dx.condition);
       const ref = reference(dx.condition, dx.text);
       diagnosisByVisit.set(visit.key, ref);
@@ -345,7 +345,7 @@ export function buildPatientRecord(profile: PatientProfile, options: RecordOptio
       for (const g of groups) for (const o of g.observations) o.specimen = specimen;
     }
     for (const g of groups) {
-      reports.push(labReport(g, stream(ctx, 'lab-report', v.visit.key, g.panel).uuid(), { subject, encounter: v.encounter, performer: shared.organization, ...(specimen ? { specimen } : {}) }));
+      reports.push(labReport(g, v.rng.uuid(), { subject, encounter: v.encounter, performer: shared.organization, ...(specimen ? { specimen } : {}) }));
     }
   }
 

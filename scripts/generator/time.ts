@@ -29,9 +29,17 @@ export function calendar(day: number): CalendarDate {
   return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
 }
 
+// Bulk runs format the same few thousand days over and over; a Date per call showed in profiles.
+const ISO_CACHE = new Map<number, string>();
+
 export function isoFromDay(day: number): string {
-  const c = calendar(day);
-  return `${c.year}-${pad2(c.month)}-${pad2(c.day)}`;
+  let iso = ISO_CACHE.get(day);
+  if (iso === undefined) {
+    const c = calendar(day);
+    iso = `${c.year}-${pad2(c.month)}-${pad2(c.day)}`;
+    ISO_CACHE.set(day, iso);
+  }
+  return iso;
 }
 
 export function dayFromParts(year: number, month: number, dayOfMonth: number): number {
@@ -112,9 +120,20 @@ function nthSunday(year: number, month: number, n: number): number {
 export function utcOffsetMinutes(zone: TimeZoneKey, day: number): number {
   const standard = STANDARD_OFFSET_MINUTES[zone];
   if (!OBSERVES_DST[zone]) return standard;
-  const { year } = calendar(day);
-  const inDst = day >= nthSunday(year, 3, 2) && day < nthSunday(year, 11, 1);
-  return inDst ? standard + 60 : standard;
+  const [start, end] = dstDays(calendar(day).year);
+  return day >= start && day < end ? standard + 60 : standard;
+}
+
+const DST_CACHE = new Map<number, readonly [number, number]>();
+
+/** First day of daylight saving time and first day back on standard time, in a year. */
+function dstDays(year: number): readonly [number, number] {
+  let days = DST_CACHE.get(year);
+  if (days === undefined) {
+    days = [nthSunday(year, 3, 2), nthSunday(year, 11, 1)];
+    DST_CACHE.set(year, days);
+  }
+  return days;
 }
 
 function formatOffset(minutes: number): string {
