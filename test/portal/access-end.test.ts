@@ -42,6 +42,9 @@ t.test('access end of an app link', async (t) => {
     // Sofia was born 2018-06-22.
     t.equal(await linkAccessEndsAt(portal, linkOf({ patientId: 'sofia-garcia', proxyRelationId: r.id }), T0), day('2031-06-22'));
     t.equal(await linkAccessEndsAt(portal, linkOf({ patientId: 'sofia-garcia', proxyRelationId: r.id, scope: 'patient/Immunization.rs patient/Patient.rs' }), T0), day('2036-06-22'));
+    const shared = 'patient/Immunization.rs patient/Coverage.rs patient/Practitioner.rs patient/Medication.rs';
+    t.equal(await linkAccessEndsAt(portal, linkOf({ patientId: 'sofia-garcia', proxyRelationId: r.id, scope: shared }), T0), day('2036-06-22'), 'coverage and shared types (doctors, medicines) stay within what a teen allows');
+    t.equal(await linkAccessEndsAt(portal, linkOf({ patientId: 'sofia-garcia', proxyRelationId: r.id, scope: 'patient/Immunization.rs patient/Condition.rs' }), T0), day('2031-06-22'), 'a condition does not');
   });
 
   t.test('a revoked relation ends access at once', async (t) => {
