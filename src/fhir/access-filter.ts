@@ -89,7 +89,10 @@ function scopeConstraints(scope: ResourceScope, input: PolicyInput): ScopeGrant 
   if (!scope.query.length) return { clauses, filter: NO_FILTER };
   if (!input.def) return { unusable: `${scope.raw} has a filter, and ${input.type} is not a type served here` };
   try {
-    const filter = parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true }).clauses;
+    const parsed = parseSearch(input.def, scope.query, { fhirBaseUrl: input.fhirBaseUrl, strict: true });
+    // A chain would need a query to become a clause; a scope filter that cannot be applied grants nothing.
+    if (parsed.chains.length) return { unusable: `the filter of ${scope.raw} uses a chained parameter, which scope filters cannot, so it grants nothing` };
+    const filter = parsed.clauses;
     clauses.push(...filter);
     return { clauses, filter };
   } catch (err) {

@@ -27,6 +27,8 @@ export interface SearchParamDef {
   readonly compartment?: boolean;
   /** Index these values under another parameter's rows (patient shares subject's rows, for example) */
   readonly indexAs?: string;
+  /** reference: the target type's parameters that may be chained (`practitioner.name`) */
+  readonly chains?: readonly string[];
 }
 
 export type Interaction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'delete';

@@ -1,7 +1,7 @@
 // Search parameters (query string or form body, repeats kept) → a typed SearchRequest the store can run.
 // Every malformed value is a 400 naming its parameter; unknown parameters become warnings (or 400 when strict).
 import type { Clause, Cursor, DateCondition, DatePrefix, ReferenceCondition, SortKey, TokenCondition } from '../store/resource-query.js';
-import { COMMON_PARAMS, RESULT_PARAMS, searchParam, type ResourceDef, type SearchParamDef } from './definitions.js';
+import { COMMON_PARAMS, RESULT_PARAMS, resourceDef, searchParam, type ResourceDef, type SearchParamDef } from './definitions.js';
 import { parseFhirDateRange } from './fhir-date.js';
 import { normalizeString } from './index-rows.js';
 import { badSearchParam, type Issue } from './outcome.js';
@@ -15,6 +15,13 @@ export interface IncludeSpec {
   readonly param: SearchParamDef;
   /** `Type:param:Target`: only targets of this type */
   readonly targetType?: string;
+}
+
+/** `param.chained=value` (or `param:Type.chained=value`): the search's `param` points at a `targetType` matching `pairs`. */
+export interface ChainSpec {
+  readonly param: string;
+  readonly targetType: string;
+  readonly pairs: QueryPairs;
 }
 
 /** `_revinclude=Source:param`: resources of `sourceType` whose `param` points at a matched resource. */
@@ -34,6 +41,8 @@ export interface SearchRequest {
   readonly summaryCount: boolean;
   readonly includes: readonly IncludeSpec[];
   readonly revincludes: readonly RevIncludeSpec[];
+  /** Chained parameters, resolved to reference clauses by the caller (they need a query of their own) */
+  readonly chains: readonly ChainSpec[];
   readonly warnings: readonly Issue[];
   /** The parameters understood, in order, to rebuild self/next/previous links */
   readonly canonical: QueryPairs;
@@ -61,6 +70,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
   let summaryCount = false;
   const includes: IncludeSpec[] = [];
   const revincludes: RevIncludeSpec[] = [];
+  const chains: ChainSpec[] = [];
 
   const unsupported = (name: string, why: string) => {
     if (opts.strict) throw badSearchParam(name, `${why} (rejected because of Prefer: handling=strict)`);
@@ -137,6 +147,15 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
       continue;
     }
 
+    const chainAt = (modifier ?? name).indexOf('.');
+    if (chainAt >= 0) {
+      const chain = parseChain(def, name, modifier, rawName, value, opts, unsupported);
+      if (chain) {
+        chains.push(chain);
+        canonical.push([rawName, value]);
+      }
+      continue;
+    }
     const param = searchParam(def, name);
     if (!param) {
       const known = [...COMMON_PARAMS.map((p) => p.name), ...def.params.map((p) => p.name)].join(', ');
@@ -149,7 +168,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
       canonical.push([rawName, value]);
     }
   }
-  return { clauses, sort, count, ...(cursor ? { cursor } : {}), total, summaryCount, includes, revincludes, warnings, canonical };
+  return { clauses, sort, count, ...(cursor ? { cursor } : {}), total, summaryCount, includes, revincludes, chains, warnings, canonical };
 }
 
 function parseParam(
@@ -302,6 +321,32 @@ function parseSort(def: ResourceDef, value: string): SortKey {
   if (key === '_id' && !desc) return 'rid';
   const dates = def.dateParam ? `date, -date, ${def.dateParam !== 'date' ? `${def.dateParam}, -${def.dateParam}, ` : ''}` : '';
   throw badSearchParam('_sort', `_sort=${value} is not supported on ${def.type}; use ${dates}_lastUpdated or -_lastUpdated`);
+}
+
+// One level of chaining, on the reference parameters whose definition lists the chained names (US Core's
+// PractitionerRole?practitioner.name). The chained value is parsed here, so a bad one is a 400 like any other.
+function parseChain(
+  def: ResourceDef,
+  name: string,
+  modifier: string | undefined,
+  rawName: string,
+  value: string,
+  opts: ParseOptions,
+  unsupported: (name: string, why: string) => void,
+): ChainSpec | undefined {
+  const [base, typeModifier, chained] = modifier === undefined ? [name.slice(0, name.indexOf('.')), undefined, name.slice(name.indexOf('.') + 1)] : [name, modifier.slice(0, modifier.indexOf('.')), modifier.slice(modifier.indexOf('.') + 1)];
+  const param = searchParam(def, base);
+  if (param?.kind !== 'reference' || !param.chains?.includes(chained)) {
+    unsupported(rawName, `Chained parameter "${rawName}" is not supported on ${def.type}${param?.chains?.length ? `; supported: ${param.chains.map((c) => `${base}.${c}`).join(', ')}` : ''}`);
+    return undefined;
+  }
+  const targetType = typeModifier ?? (param.targets?.length === 1 ? param.targets[0] : undefined);
+  const targetDef = targetType ? resourceDef(targetType) : undefined;
+  if (!targetDef || (param.targets && !param.targets.includes(targetDef.type))) throw badSearchParam(rawName, `"${rawName}" needs the target type, e.g. ${base}:${param.targets?.[0] ?? 'Practitioner'}.${chained}`);
+  const pairs: QueryPairs = [[chained, value]];
+  // Validates the value (400 naming the parameter); the clauses are built again when the chain runs.
+  parseSearch(targetDef, pairs, { ...opts, strict: true });
+  return { param: param.indexAs ?? param.name, targetType: targetDef.type, pairs };
 }
 
 // `Type:param` or `Type:param:Target`, where the type is the one searched and param one of its reference parameters.

@@ -5,9 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, VersionConflictError, type ResourceStore, type SearchPage, type StoredResource } from '../store/resources.js';
 import { resourceDef, type Interaction, type ResourceDef } from './definitions.js';
 import { computeIndex, valuesAt } from './index-rows.js';
-import { conflict, gone, notFound, preconditionFailed } from './outcome.js';
+import { badSearchParam, conflict, gone, notFound, preconditionFailed } from './outcome.js';
+import type { Clause } from '../store/resource-query.js';
+
+const MAX_CHAIN_MATCHES = 1000;
 import { ID_PATTERN, parseReference } from './references.js';
-import { MAX_COUNT, parseSearch, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
+import { MAX_COUNT, parseSearch, type ChainSpec, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
 import { withOwnerCompartment, type OwnerLookup } from './compartment-owner.js';
 import { UNRESTRICTED, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
@@ -112,9 +115,11 @@ export class FhirService {
   async search(type: string, pairs: QueryPairs, opts: { strict: boolean; policy?: AccessPolicy; relatedPolicy?: RelatedPolicy }): Promise<SearchResult> {
     const def = this.definition(type);
     const request = parseSearch(def, pairs, { fhirBaseUrl: this.fhirBaseUrl, strict: opts.strict });
+    const related = opts.relatedPolicy ?? (() => UNRESTRICTED);
+    const chained = request.chains.length ? await this.#chainClauses(request.chains, related) : [];
     const page = await this.store.search({
       type,
-      clauses: [...request.clauses, ...(opts.policy?.constraints ?? [])],
+      clauses: [...request.clauses, ...chained, ...(opts.policy?.constraints ?? [])],
       sort: request.sort,
       count: request.summaryCount ? 0 : request.count,
       ...(request.cursor ? { cursor: request.cursor } : {}),
@@ -122,11 +127,35 @@ export class FhirService {
     });
     // Included and revincluded resources pass the same gate as a read or search of them would; what the token may
     // not see is left out, never an error.
-    const related = opts.relatedPolicy ?? (() => UNRESTRICTED);
     const included: StoredResource[] = [];
     if (request.includes.length) included.push(...(await this.#included(page.rows, request.includes, related)));
     if (request.revincludes.length) included.push(...(await this.#revincluded(page.rows, request.revincludes, related)));
     return { request, page, included: dedupe(included, page.rows) };
+  }
+
+  // A chain is a search of the target type (within what the token may search there) whose matches become the
+  // reference values; bounded, so a chain that matches half the directory is refused rather than run as a huge IN.
+  async #chainClauses(chains: readonly ChainSpec[], related: RelatedPolicy): Promise<Clause[]> {
+    const clauses: Clause[] = [];
+    for (const chain of chains) {
+      const def = this.definition(chain.targetType);
+      const policy = await related(chain.targetType, 'search-type');
+      const rows = policy
+        ? (
+            await this.store.search({
+              type: chain.targetType,
+              clauses: [...parseSearch(def, chain.pairs, { fhirBaseUrl: this.fhirBaseUrl, strict: true }).clauses, ...policy.constraints],
+              sort: 'rid',
+              count: MAX_CHAIN_MATCHES + 1,
+              total: false,
+            })
+          ).rows
+        : [];
+      const name = `${chain.param}.${chain.pairs[0]![0]}`;
+      if (rows.length > MAX_CHAIN_MATCHES) throw badSearchParam(name, `${name} matches more than ${MAX_CHAIN_MATCHES} ${chain.targetType} resources; narrow it`);
+      clauses.push(rows.length ? { kind: 'reference', param: chain.param, values: rows.map((r) => ({ type: r.type, id: r.id })) } : { kind: 'any', of: [] });
+    }
+    return clauses;
   }
 
   async #included(rows: readonly StoredResource[], specs: readonly IncludeSpec[], related: RelatedPolicy): Promise<StoredResource[]> {

@@ -11,7 +11,7 @@ const CS = 'http://hl7.org/fhir/';
 const ALL: readonly Interaction[] = ['read', 'vread', 'history-instance', 'search-type', 'create', 'update', 'delete'];
 const PROVENANCE = ['Provenance:target'];
 
-type Extra = Partial<Pick<SearchParamDef, 'implicitSystem' | 'targets' | 'compartment' | 'indexAs' | 'definition'>>;
+type Extra = Partial<Pick<SearchParamDef, 'implicitSystem' | 'targets' | 'compartment' | 'indexAs' | 'definition' | 'chains'>>;
 
 /** A parameter of `type`; its definition is the US Core SearchParameter unless `extra.definition` names another. */
 function param(type: string, name: string, kind: SearchParamDef['kind'], description: string, paths: readonly string[], extra: Extra = {}): SearchParamDef {
@@ -485,7 +485,7 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
     combinations: combos(['specialty', 'practitioner']),
     params: [
       param('PractitionerRole', 'specialty', 'token', 'The practitioner\'s specialty (NUCC)', ['specialty']),
-      param('PractitionerRole', 'practitioner', 'reference', 'The practitioner in the role', ['practitioner'], { targets: ['Practitioner'] }),
+      param('PractitionerRole', 'practitioner', 'reference', 'The practitioner in the role (chains: practitioner.name, practitioner.identifier)', ['practitioner'], { targets: ['Practitioner'], chains: ['name', 'identifier'] }),
       param('PractitionerRole', 'endpoint', 'reference', 'Technical endpoints for the role', ['endpoint'], { definition: `${SP}PractitionerRole-endpoint`, targets: ['Endpoint'] }),
       identifier('PractitionerRole'),
     ],
