@@ -42,7 +42,7 @@ function draftGoal(ctx: RecordContext, key: ProblemKey): GoalDraft | undefined {
       };
     case 'prediabetes':
       return {
-        description: 'Keep hemoglobin A1c below 5.7% through diet and activity',
+        description: 'Hemoglobin A1c back below 5.7% through diet and activity',
         targets: [quantityTarget('4548-4', 'Hemoglobin A1c/Hemoglobin.total in Blood', '<', 5.7, '%', '%')],
         achieved: below(latest('4548-4'), 5.7),
         plan: 'Lifestyle change program: 150 minutes of moderate activity a week and a 5-7% weight loss; recheck HbA1c yearly.',

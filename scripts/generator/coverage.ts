@@ -73,7 +73,7 @@ export interface CoverageParts {
 export function coverageResource(profile: PatientProfile, parts: CoverageParts): Coverage {
   const rng = Random.derive(...profile.seedParts, 'coverage');
   const ageNow = exactAge(profile.birthDay, ANCHOR_DAY);
-  const dependent = ageNow < 18 && parts.guardian !== undefined;
+  const minorWithParent = ageNow < 18 && parts.guardian !== undefined;
   const memberType = concept(SYSTEM.identifierType, 'MB', 'Member Number');
   const common = { resourceType: 'Coverage' as const, id: parts.id, meta: { profile: [PROFILE.coverage] } };
 
@@ -96,8 +96,11 @@ export function coverageResource(profile: PatientProfile, parts: CoverageParts):
   }
 
   // A seed child's plan is the seed parent's own; a bulk child's parent is not a patient, so it is drawn here.
-  const planRng = dependent ? Random.derive(...(profile.guardian?.seedParts ?? [...profile.seedParts, 'guardian']), 'coverage') : rng;
-  const plan = householdPlan(planRng);
+  const planRng = minorWithParent ? Random.derive(...(profile.guardian?.seedParts ?? [...profile.seedParts, 'guardian']), 'coverage') : rng;
+  const household = householdPlan(planRng);
+  // Medicaid enrolls each child in their own name; an employer plan covers them as the subscriber's dependent.
+  const dependent = minorWithParent && household.payer === 'commercial';
+  const plan = minorWithParent && !dependent ? { ...household, subscriberNumber: `MCD${digits(rng, 9)}` } : household;
   const suffix = dependent ? String(2 + (((profile.birthDay % 17) + 17) % 17)).padStart(2, '0') : '01';
   const startYear = Math.max(calendar(profile.birthDay).year, calendar(ANCHOR_DAY).year - rng.int(0, 6));
   const start = Math.max(profile.birthDay, dayFromParts(startYear, 1, 1));
