@@ -73,6 +73,9 @@ const NO_FILTER: readonly Clause[] = [];
 function scopeConstraints(scope: ResourceScope, input: PolicyInput): ScopeGrant {
   const clauses: Clause[] = [];
   const patientFacing = scope.context === 'patient' || (scope.context === 'user' && input.userPatients !== undefined);
+  if (patientFacing && input.def && !input.def.inCompartment && !input.def.sharedWithPatients) {
+    return { unusable: `${input.type} is outside the patient compartment yet holds one person's data, so a ${scope.context}/ scope cannot be limited to this record; only system/ and clinicians' tokens reach it` };
+  }
   if (patientFacing && input.def && !input.def.inCompartment) {
     // Practitioner, Organization, Location, Medication, ...: no one's record, shared by all. A patient-facing token
     // may read what its scopes name (SMART and US Core expect it), but never change what every record points at.

@@ -79,6 +79,13 @@ export interface ResourceDef {
   readonly compartmentFromTargets?: readonly string[];
   /** Whether the type is in the R4 patient compartment (Patient included) */
   readonly inCompartment: boolean;
+  /**
+   * Outside the compartment: whether a patient-facing token (patient/, or user/ of a patient or proxy) may read it
+   * when its scopes name it. True for directories and definitions shared by every record (Practitioner, Medication,
+   * ValueSet, ...); false for types that hold one person's data without being in the compartment (Task, Binary,
+   * GuidanceResponse, ...), which only system/ and clinicians' user/ tokens reach.
+   */
+  readonly sharedWithPatients: boolean;
   /** The search parameter `_sort=date` sorts by; absent when the type has no clinically relevant date */
   readonly dateParam?: string;
   /** Elements an instance must carry (R4 cardinality 1..*), checked on create and update */
@@ -153,6 +160,26 @@ const BASIC_GROUPS: Readonly<Record<string, ConsentGroupKey>> = {
   ChargeItem: 'insurance',
 };
 
+// Outside the patient compartment, yet about one person: Task.for, Binary (a document's bytes), GuidanceResponse.subject,
+// a Contract or enrolment's subject, a payment for someone's care, messages and subscriptions that carry or watch
+// records. A patient-facing token cannot be limited to its own of these, so it gets none.
+const NOT_SHARED_WITH_PATIENTS = new Set([
+  'Binary',
+  'BiologicallyDerivedProduct',
+  'Contract',
+  'DeviceMetric',
+  'EnrollmentResponse',
+  'GuidanceResponse',
+  'Linkage',
+  'MessageHeader',
+  'PaymentNotice',
+  'PaymentReconciliation',
+  'Subscription',
+  'Task',
+  'TestReport',
+  'VerificationResult',
+]);
+
 /** A type with basic search: read, history, writes, and search by _id, _lastUpdated and (in the compartment) patient. */
 function basicDef(type: string): ResourceDef {
   const compartment = R4_PATIENT_COMPARTMENT[type] ?? [];
@@ -168,6 +195,7 @@ function basicDef(type: string): ResourceDef {
       : [],
     patientPaths,
     inCompartment,
+    sharedWithPatients: !inCompartment && !NOT_SHARED_WITH_PATIENTS.has(type),
     required: [],
     includes: [],
     revincludes: inCompartment ? ['Provenance:target'] : [],

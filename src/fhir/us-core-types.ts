@@ -59,6 +59,7 @@ function def(e: Entry): ResourceDef {
     patientPaths: e.patientPaths,
     ...(e.compartmentFromTargets ? { compartmentFromTargets: e.compartmentFromTargets } : {}),
     inCompartment,
+    sharedWithPatients: !inCompartment,
     ...(e.dateParam ? { dateParam: e.dateParam } : {}),
     required: e.required ?? [],
     ...(e.codes ? { codes: e.codes } : {}),
