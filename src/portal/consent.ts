@@ -27,7 +27,8 @@ export function offeredGroups(requested: readonly string[], allowedTypes: 'all' 
 /**
  * Items of each group in the record, for the preview next to each checkbox: every record type of the group that
  * `reachable` allows, added up (Medications = MedicationRequest + MedicationStatement + MedicationDispense + ...).
- * One count-only search per type, run together; shared types (Practitioner, Medication, ...) are not counted.
+ * One grouped count over the record's types, plus a count-only search per Observation category group; shared types
+ * (Practitioner, Medication, ...) are not counted.
  */
 export async function previewCounts(
   store: ResourceStore,
@@ -36,15 +37,20 @@ export async function previewCounts(
   reachable: TypeFilter = () => true,
 ): Promise<Map<PermissionGroupKey, number>> {
   const categories = (codes: readonly string[]) => codes.map((code) => ({ system: OBSERVATION_CATEGORY_SYSTEM, code }));
-  const countOf = async (g: PermissionGroupDefinition, type: string) => {
+  const byCategory = async (g: PermissionGroupDefinition, type: string) => {
     const clauses: Clause[] = [{ kind: 'compartment', patientIds: [patientId] }];
     if (g.category) clauses.push({ kind: 'token', param: 'category', values: categories([g.category]) });
     if (g.excludeCategories?.length) clauses.push({ kind: 'token', param: 'category', values: categories(g.excludeCategories), not: true });
     return (await store.search({ type, clauses, sort: 'rid', count: 0, total: true })).total ?? 0;
   };
   const counted = groups.filter((g) => g.countNoun && g.recordTypes.some(reachable));
-  const totals = await Promise.all(counted.map(async (g) => (await Promise.all(g.recordTypes.filter(reachable).map((type) => countOf(g, type)))).reduce((a, b) => a + b, 0)));
-  return new Map(counted.map((g, i) => [g.key, totals[i]!]));
+  const split = (g: PermissionGroupDefinition) => g.category !== undefined || g.excludeCategories !== undefined;
+  const wholeTypes = [...new Set(counted.filter((g) => !split(g)).flatMap((g) => g.recordTypes.filter(reachable)))];
+  const [perType, totals] = await Promise.all([
+    store.countByType(patientId, wholeTypes),
+    Promise.all(counted.map(async (g) => (split(g) ? (await Promise.all(g.recordTypes.filter(reachable).map((type) => byCategory(g, type)))).reduce((a, b) => a + b, 0) : undefined))),
+  ]);
+  return new Map(counted.map((g, i) => [g.key, totals[i] ?? g.recordTypes.filter(reachable).reduce((sum, type) => sum + (perType.get(type) ?? 0), 0)]));
 }
 
 /** Pre-fill: the groups an earlier approval of the same app for the same record granted; all when there was none. */

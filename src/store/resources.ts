@@ -283,6 +283,20 @@ export class ResourceStore {
     };
   }
 
+  /** How many current resources of each of `types` one patient's compartment holds (one query; absent types: 0). */
+  async countByType(patientId: string, types: readonly string[]): Promise<Map<string, number>> {
+    if (!types.length) return new Map();
+    const rows = await this.#db.kysely
+      .selectFrom('resources as r')
+      .select(['r.type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('r.type', 'in', [...types])
+      .where('r.patient_id', '=', patientId)
+      .where('r.deleted', '=', 0)
+      .groupBy('r.type')
+      .execute();
+    return new Map(rows.map((r) => [r.type, Number(r.n)]));
+  }
+
   /** Current, non-deleted resources of one type by id (for _include). */
   async readMany(type: string, ids: readonly string[]): Promise<StoredResource[]> {
     if (ids.length === 0) return [];

@@ -1,6 +1,6 @@
 // Acting for someone else, in real Chromium on a phone. An adult's proxy under a legal authorization with an end date
 // links an app to that adult's record; once the end date passes, the expiry sweep cuts the app off and the record
-// leaves the proxy's portal. A parent of a teenager is offered only basic information and allergies, never results.
+// leaves the proxy's portal. A parent of a teenager is offered only what the teen rule allows (basic information, allergies, immunizations, insurance), never results.
 // The portal's clock is moved forward instead of waiting (oidc-provider keeps its own time).
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
