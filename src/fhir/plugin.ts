@@ -15,6 +15,7 @@ import { resourceDef, type Interaction } from './definitions.js';
 import type { AccessRecorder, AuditedInteraction } from './audit.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 import { patientEverything } from './everything.js';
+import { docrefSearch } from './docref.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
@@ -278,6 +279,14 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     everything(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]),
   );
 
+  // DocumentReference/$docref (US Core): answered as the equivalent DocumentReference search, under its scopes.
+  const docref = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, pairs: QueryPairs) => {
+    if (req.params.type !== 'DocumentReference') throw notSupported(404, `$docref is defined on DocumentReference only, not on ${req.params.type}`);
+    return search(req, reply, docrefSearch(pairs));
+  };
+  app.get<{ Params: Params }>('/:type/$docref', audited('search'), async (req, reply) => docref(req, reply, queryPairs(req.url)));
+  app.post<{ Params: Params; Body: unknown }>('/:type/$docref', audited('search'), async (req, reply) => docref(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]));
+
   app.post<{ Params: Params; Body: unknown }>('/:type', audited('create'), async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');
     const r = await service.create(req.params.type, requireBody(req.body), access);
@@ -337,12 +346,12 @@ function requireBody(body: unknown): unknown {
 function parametersPairs(body: unknown): [string, string][] {
   if (body === undefined || body === null) return [];
   const params = body as { resourceType?: unknown; parameter?: unknown };
-  if (params.resourceType !== 'Parameters') throw badRequest('POST $everything takes no body or a Parameters resource');
+  if (params.resourceType !== 'Parameters') throw badRequest('POST of an operation ($everything, $docref) takes no body or a Parameters resource');
   const list = Array.isArray(params.parameter) ? (params.parameter as Record<string, unknown>[]) : [];
   return list.map((p) => {
     const value = Object.entries(p).find(([k]) => k.startsWith('value'))?.[1];
     if (typeof p.name !== 'string' || (typeof value !== 'string' && typeof value !== 'number')) {
-      throw badRequest('Each parameter of $everything needs a name and a value[x] (valueCode, valueInstant, valueInteger, ...)');
+      throw badRequest('Each parameter of an operation needs a name and a value[x] (valueCode, valueInstant, valueInteger, ...)');
     }
     return [p.name, String(value)];
   });
