@@ -40,7 +40,11 @@ export async function previewCounts(
   const byCategory = async (g: PermissionGroupDefinition, type: string) => {
     const clauses: Clause[] = [{ kind: 'compartment', patientIds: [patientId] }];
     if (g.category) clauses.push({ kind: 'token', param: 'category', values: categories([g.category]) });
-    if (g.excludeCategories?.length) clauses.push({ kind: 'token', param: 'category', values: categories(g.excludeCategories), not: true });
+    if (g.excludeCategories?.length) {
+      // What the narrowed scope for the group reaches: observations with some other category (see permissions.ts).
+      clauses.push({ kind: 'token', param: 'category', values: categories(g.excludeCategories), not: true });
+      clauses.push({ kind: 'missing', param: 'category', index: 'token', missing: false });
+    }
     return (await store.search({ type, clauses, sort: 'rid', count: 0, total: true })).total ?? 0;
   };
   const counted = groups.filter((g) => g.countNoun && g.recordTypes.some(reachable));

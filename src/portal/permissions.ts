@@ -14,6 +14,18 @@ export const OBSERVATION_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSyste
 /** The codes of OBSERVATION_CATEGORY_SYSTEM that are neither laboratory nor vital-signs ("Other health measurements"). */
 export const OTHER_OBSERVATION_CATEGORIES = ['social-history', 'imaging', 'procedure', 'survey', 'exam', 'therapy', 'activity'] as const;
 
+/** US Core's own Observation categories (screening assessments, clinical tests, ...), also "Other health measurements". */
+export const US_CORE_CATEGORY_SYSTEM = 'http://hl7.org/fhir/us/core/CodeSystem/us-core-category';
+export const US_CORE_OBSERVATION_CATEGORIES = [
+  'sdoh',
+  'functional-status',
+  'disability-status',
+  'cognitive-status',
+  'clinical-test',
+  'treatment-intervention-preference',
+  'care-experience-preference',
+] as const;
+
 export interface PermissionGroupDefinition {
   readonly key: PermissionGroupKey;
   /** Plain-language name, e.g. "Lab results" */
@@ -280,9 +292,11 @@ function observationScopes(scope: ResourceScope, kept: readonly PermissionGroupK
   if (OBSERVATION_GROUPS.every((g) => kept.includes(g))) return [scopeText(scope, 'Observation', rest)];
   if (kept.includes('labs')) out.push(scopeText(scope, 'Observation', [['category', categoryValue('laboratory')], ...rest]));
   if (kept.includes('vitals')) out.push(scopeText(scope, 'Observation', [['category', categoryValue('vital-signs')], ...rest]));
-  // "Other" is not one category: name each other standard category (observations without one are left out).
+  // "Other" is not one category: name each other standard and US Core category (observations without one are left
+  // out, and not counted in the group either).
   if (kept.includes('other-observations')) {
-    out.push(scopeText(scope, 'Observation', [['category', OTHER_OBSERVATION_CATEGORIES.map(categoryValue).join(',')], ...rest]));
+    const values = [...OTHER_OBSERVATION_CATEGORIES.map(categoryValue), ...US_CORE_OBSERVATION_CATEGORIES.map((c) => `${US_CORE_CATEGORY_SYSTEM}|${c}`)];
+    out.push(scopeText(scope, 'Observation', [['category', values.join(',')], ...rest]));
   }
   return out;
 }

@@ -324,3 +324,15 @@ t.test('parsePermissionForm reads group checkboxes and the duration radio', asyn
   t.same(parsePermissionForm({ group: ['offline'] }), { keptGroupKeys: new Set(['offline']), duration: 'forever' }, 'connected-apps form: checkbox');
   t.same(parsePermissionForm({}), { keptGroupKeys: new Set(), duration: 'session' });
 });
+
+t.test("unticking lab results keeps US Core's own observation categories (sdoh, functional-status, ...) in 'Other health measurements'", async (t) => {
+  const { granted } = approve(['patient/Observation.rs'], ['vitals', 'other-observations']);
+  t.equal(granted.length, 2);
+  const other = parseScope(granted[1]!);
+  const values = other?.kind === 'resource' ? other.query.find(([k]) => k === 'category')![1].split(',') : [];
+  t.ok(values.includes('http://hl7.org/fhir/us/core/CodeSystem/us-core-category|sdoh'), 'sdoh screening answers stay');
+  t.ok(values.includes('http://hl7.org/fhir/us/core/CodeSystem/us-core-category|functional-status'));
+  t.ok(values.includes('http://terminology.hl7.org/CodeSystem/observation-category|survey'));
+  t.notOk(values.some((v) => v.endsWith('|laboratory')), 'no lab results');
+  t.same(groupsForScopes(granted).map((g) => g.key), ['vitals', 'other-observations'], 'the narrowed scopes fall in exactly the kept groups');
+});
