@@ -59,7 +59,7 @@ export class Launcher {
     }
     const client = req.clientId !== undefined ? await this.deps.provider.Client.find(req.clientId) : undefined;
     if (req.clientId !== undefined && !client) throw new LaunchProblem('client_id', `client ${req.clientId} is not registered`);
-    if (req.encounter !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(req.encounter)) throw new LaunchProblem('encounter', 'encounter must be an Encounter id (letters, digits, - and ., at most 64)');
+    if (req.encounter !== undefined) await this.#checkEncounter(req.patient, req.encounter);
     const launch = randomBytes(24).toString('base64url');
     const stored = {
       id: launch,
@@ -71,6 +71,20 @@ export class Launcher {
     };
     await this.deps.contexts.createLaunch(stored);
     return { launch, expiresIn: LAUNCH_TTL_MS / 1000, ...(await this.urls(stored)) };
+  }
+
+  // An app handed an encounter reads Encounter/{id} next (Inferno does): it must exist and be one of the patient's
+  // visits, or the launch would promise a context the API then denies.
+  async #checkEncounter(patient: string, encounter: string): Promise<void> {
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(encounter)) throw new LaunchProblem('encounter', 'encounter must be an Encounter id (letters, digits, - and ., at most 64)');
+    const row = await this.deps.fhir.store.read('Encounter', encounter);
+    if (row && !row.deleted && row.patientId === patient) return;
+    const { page } = await this.deps.fhir.search('Encounter', [['patient', patient], ['_sort', '-date'], ['_count', '3']], { strict: true });
+    const recent = page.rows.map((r) => r.id);
+    throw new LaunchProblem(
+      'encounter',
+      `Encounter/${encounter} is not one of Patient/${patient}'s visits${recent.length ? `; the most recent are ${recent.join(', ')}` : '; this patient has no encounters, so leave it empty'}`,
+    );
   }
 
   /** The `iss` an app is handed for a launch and the URL that opens the app with it. */

@@ -94,6 +94,7 @@ t.test('client authentication and backend services', async (t) => {
 
 t.test('EHR launch', async (t) => {
   const server = await startSmartServer(t);
+  await server.fhir.update('Encounter', 'enc-1', { resourceType: 'Encounter', id: 'enc-1', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/daniel-kim' } });
   const c = await registerClient(server, { client_name: 'EHR App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', initiate_login_uri: 'https://app.example/launch' });
   const config = await oidcConfig(server, c.client_id);
   const newLaunch = async (body: Record<string, unknown>) => {
@@ -109,6 +110,8 @@ t.test('EHR launch', async (t) => {
     t.equal(tokens.patient, 'daniel-kim');
     t.equal(tokens.encounter, 'enc-1');
     t.same(tokens.fhirContext, [{ reference: 'Encounter/enc-1' }]);
+    const encounter = await fhirGet(server, '/Encounter/enc-1', tokens.access_token);
+    t.equal(encounter.status, 200, 'the app can read the encounter it was handed');
     t.equal(tokens.need_patient_banner, false);
     t.equal((await fhirGet(server, '/Observation', tokens.access_token)).body.total, 2);
 
@@ -124,6 +127,14 @@ t.test('EHR launch', async (t) => {
     t.equal((await newLaunch({ patient: 'nobody' })).status, 400);
     t.equal((await newLaunch({ patient: 'daniel-kim', client_id: 'no-such-client' })).status, 400);
     t.equal((await newLaunch({})).body.error, 'invalid_request');
+  });
+
+  t.test("a launch with an encounter that is not one of the patient's visits is refused, naming the patient's recent ones", async (t) => {
+    await server.fhir.update('Encounter', 'enc-maria', { resourceType: 'Encounter', id: 'enc-maria', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/maria-garcia' } });
+    const other = await newLaunch({ patient: 'daniel-kim', encounter: 'enc-maria' });
+    t.equal(other.status, 400, "another patient's encounter");
+    t.match((other.body as { error_description?: string }).error_description, /Encounter\/enc-maria is not one of Patient\/daniel-kim's visits; the most recent are enc-1/);
+    t.equal((await newLaunch({ patient: 'daniel-kim', encounter: 'no-such-visit' })).status, 400, 'an encounter that does not exist');
   });
 
   t.test('a launch issued for another client is refused', async (t) => {

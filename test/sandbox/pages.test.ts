@@ -78,6 +78,7 @@ async function simulate(web: FormClient, fields: [string, string][]): Promise<st
 
 t.test('sandbox pages', async (t) => {
   const server = await startSmartServer(t);
+  await server.fhir.update('Encounter', 'enc-1', { resourceType: 'Encounter', id: 'enc-1', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/sofia-garcia' } });
 
   t.test('home shows the FHIR base, discovery URLs, the demo accounts from the database and the apps', async (t) => {
     const web = new FormClient(server.base);
