@@ -32,7 +32,7 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     client_id: 'example-app',
     client_name: 'Example Lab Viewer',
     publisher: 'SMART sandbox',
-    description: 'An example app for developers: shows your lab results over time as graphs, with your vital signs, medicines, allergies and immunizations.',
+    description: 'An example app for developers: shows your health problems, medicines and allergies, your lab results over time as graphs, your vital signs and immunizations.',
     token_endpoint_auth_method: 'none',
     redirect_uris: ['http://localhost:8081/callback', 'http://127.0.0.1:8081/callback'],
     // Where the launch simulator opens it (an http loopback launch URL is kept as launch_uri, see registration.ts).
@@ -40,7 +40,7 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     scope:
-      'openid fhirUser launch launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/AllergyIntolerance.rs patient/MedicationStatement.rs patient/Immunization.rs',
+      'openid fhirUser launch launch/patient offline_access patient/Patient.rs patient/Condition.rs patient/Observation.rs patient/AllergyIntolerance.rs patient/MedicationRequest.rs patient/Medication.rs patient/MedicationStatement.rs patient/Immunization.rs',
     tos_uri: 'http://localhost:8080/sandbox/terms',
     policy_uri: 'http://localhost:8080/sandbox/privacy',
   },

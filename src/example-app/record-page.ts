@@ -1,10 +1,12 @@
-// The record page: patient banner (when the server says one is needed), one graph and table per lab test, then vital
-// signs, medicines, allergies and immunizations as lists. Sections the patient did not share say so.
-import type { AllergyIntolerance, HumanName, Immunization, MedicationStatement, Patient } from 'fhir/r4.js';
+// The record page: patient banner (when the server says one is needed), health problems, medications and allergies
+// as lists, one graph and table per lab test, vital signs and immunizations. Sections the patient did not share say so.
+import type { AllergyIntolerance, Condition, HumanName, Immunization, Patient } from 'fhir/r4.js';
+import { conditionsShown, groupConditions, type ProblemItem } from './conditions.js';
 import { html, type SafeHtml } from './html.js';
 import { labChartSvg, rangeText, type ChartPoint } from './lab-chart.js';
 import { conceptText, formatFhirDate, groupLabResults, latestVitalSigns, type LabSeries } from './observations.js';
 import type { PatientRecord, Section } from './fhir-record.js';
+import { medicationList, type MedicationItem } from './medications.js';
 import { layout } from './pages.js';
 
 export interface RecordPageInput {
@@ -58,13 +60,13 @@ function patientBanner(section: Section<Patient>, today: Date): SafeHtml {
 }
 
 /** A section's heading and body, or the reason there is none. */
-function section<T>(id: string, title: string, s: Section<T>, empty: string, body: (items: readonly T[]) => SafeHtml): SafeHtml {
+function section<T>(id: string, title: string, s: Section<T>, empty: string, body: (items: readonly T[]) => SafeHtml, notes: SafeHtml | '' = ''): SafeHtml {
   let content: SafeHtml;
   if (s.status === 'not-shared') content = html`<p class="not-shared"><strong>Not shared by the patient.</strong> To see it here, sign out, connect again and tick it.</p>`;
   else if (s.status === 'failed') content = html`<p class="failed">This could not be loaded: ${s.message}. Try again later.</p>`;
   else if (!s.items.length) content = html`<p class="muted">${empty}</p>`;
   else content = html`${body(s.items)}${s.truncated ? html`<p class="muted">Showing the first ${s.items.length}; there are more in the record.</p>` : ''}`;
-  return html`<section class="record-section" aria-labelledby="${id}"><h2 id="${id}">${title}</h2>${content}</section>`;
+  return html`<section class="record-section" aria-labelledby="${id}"><h2 id="${id}">${title}</h2>${notes}${content}</section>`;
 }
 
 function labSeries(series: LabSeries, index: number): SafeHtml {
@@ -91,18 +93,52 @@ function labSeries(series: LabSeries, index: number): SafeHtml {
 </section>`;
 }
 
-const medicationName = (m: MedicationStatement): string => conceptText(m.medicationCodeableConcept) || m.medicationReference?.display || 'Unnamed medicine';
-
-const medicationStart = (m: MedicationStatement) => m.effectivePeriod?.start ?? m.effectiveDateTime ?? '';
-
-/** Active medicines first, then the most recently started. */
-function medications(items: readonly MedicationStatement[]): SafeHtml {
-  const sorted = [...items].sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active') || medicationStart(b).localeCompare(medicationStart(a)));
-  return html`<ul class="items">${sorted.map((m) => {
-    const since = formatFhirDate(medicationStart(m));
-    const meta = [m.status ? m.status[0]!.toUpperCase() + m.status.slice(1).replace(/-/g, ' ') : '', since ? `since ${since}` : ''].filter(Boolean).join(' · ');
-    return html`<li><span class="item-name">${medicationName(m)}</span>${m.dosage?.[0]?.text ? html`<span class="item-detail">${m.dosage[0].text}</span>` : ''}${meta ? html`<span class="item-meta">${meta}</span>` : ''}</li>`;
+function problemItems(items: readonly ProblemItem[]): SafeHtml {
+  return html`<ul class="items">${items.map((p) => {
+    const meta = [p.statusText, p.whenText].filter(Boolean).join(' · ');
+    return html`<li><span class="item-name">${p.name}</span>${meta ? html`<span class="item-meta${p.active ? ' item-active' : ''}">${meta}</span>` : ''}</li>`;
   })}</ul>`;
+}
+
+/** The problem list and health concerns, then the diagnoses from visits, each under its own heading when both exist. */
+function problems(items: readonly Condition[]): SafeHtml {
+  const { problemList, visitDiagnoses } = groupConditions(items);
+  if (!problemList.length || !visitDiagnoses.length) return problemItems(problemList.length ? problemList : visitDiagnoses);
+  return html`<h3 class="subheading">Problem list</h3>${problemItems(problemList)}<h3 class="subheading">Diagnoses from visits</h3>${problemItems(visitDiagnoses)}`;
+}
+
+function medications(items: readonly MedicationItem[]): SafeHtml {
+  return html`<ul class="items">${items.map((m) => {
+    const meta = [m.statusText, m.sourceText].filter(Boolean).join(' · ');
+    return html`<li data-source="${m.source}"><span class="item-name">${m.name}</span>${m.dosage ? html`<span class="item-detail">${m.dosage}</span>` : ''}${m.reason ? html`<span class="item-detail">For: ${m.reason}</span>` : ''}${meta ? html`<span class="item-meta">${meta}</span>` : ''}</li>`;
+  })}</ul>`;
+}
+
+/**
+ * Prescriptions and the medication list under one heading: shown when either was loaded, with a note for the other
+ * when it was not shared or failed; "not shared" or "could not be loaded" only when neither was.
+ */
+function medicationSection(record: PatientRecord): SafeHtml {
+  const { prescriptions, medicationStatements: statements } = record;
+  const conditions = record.problems.status === 'shown' ? conditionsShown(record.problems.items) : [];
+  const parts = [
+    { label: 'Prescriptions', s: prescriptions },
+    { label: 'Your medication list', s: statements },
+  ];
+  let combined: Section<MedicationItem>;
+  if (prescriptions.status !== 'shown' && statements.status !== 'shown') {
+    combined = prescriptions.status === 'failed' ? prescriptions : statements;
+  } else {
+    const items = medicationList(prescriptions.status === 'shown' ? prescriptions.items : [], statements.status === 'shown' ? statements.items : [], conditions);
+    combined = { status: 'shown', items, truncated: (prescriptions.status === 'shown' && prescriptions.truncated) || (statements.status === 'shown' && statements.truncated) };
+  }
+  const notes =
+    combined.status === 'shown'
+      ? parts
+          .filter((p) => p.s.status !== 'shown')
+          .map((p) => html`<p class="muted">${p.label}: ${p.s.status === 'failed' ? `could not be loaded (${p.s.message}).` : 'not shared by the patient.'}</p>`)
+      : [];
+  return section('medications', 'Medications', combined, 'No medications on record.', medications, html`${notes}`);
 }
 
 function allergies(items: readonly AllergyIntolerance[]): SafeHtml {
@@ -134,10 +170,11 @@ export function recordPage(input: RecordPageInput): string {
     { title: 'Health summary', signedIn: true },
     html`${input.needPatientBanner ? patientBanner(record.patient, input.today) : ''}
 <h1>Health summary</h1>
+${section('problems', 'Health problems', record.problems, 'No health problems on record.', problems)}
+${medicationSection(record)}
+${section('allergies', 'Allergies', record.allergies, 'No allergies on record.', allergies)}
 ${labs}
 ${vitals}
-${section('medications', 'Medications', record.medications, 'No medications on record.', medications)}
-${section('allergies', 'Allergies', record.allergies, 'No allergies on record.', allergies)}
 ${section('immunizations', 'Immunizations', record.immunizations, 'No immunizations on record.', immunizations)}
 <details class="dev">
   <summary>For developers: what the token response said</summary>

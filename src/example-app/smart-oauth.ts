@@ -24,8 +24,21 @@ export async function discoverSmart(fhirBaseUrl: string): Promise<SmartEndpoints
   return { authorizationEndpoint: authorize, tokenEndpoint: token, ...(typeof revocation === 'string' ? { revocationEndpoint: revocation } : {}) };
 }
 
-/** The data this app shows, plus offline_access for a refresh token; `launch` or `launch/patient` is added per flow. */
-export const DATA_SCOPES = ['offline_access', 'patient/Patient.rs', 'patient/Observation.rs', 'patient/MedicationStatement.rs', 'patient/AllergyIntolerance.rs', 'patient/Immunization.rs'] as const;
+/**
+ * The data this app shows, plus offline_access for a refresh token; `launch` or `launch/patient` is added per flow.
+ * Medication is read only through a prescription's `_include` (it is a drug, not part of anyone's record).
+ */
+export const DATA_SCOPES = [
+  'offline_access',
+  'patient/Patient.rs',
+  'patient/Condition.rs',
+  'patient/Observation.rs',
+  'patient/MedicationRequest.rs',
+  'patient/Medication.rs',
+  'patient/MedicationStatement.rs',
+  'patient/AllergyIntolerance.rs',
+  'patient/Immunization.rs',
+] as const;
 
 export interface SmartOAuthOptions {
   readonly endpoints: SmartEndpoints;

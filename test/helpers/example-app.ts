@@ -8,7 +8,7 @@ import { freePort, registerClient, type SmartServer } from './smart-server.js';
 
 /** What the sandbox's static example-app client may ask for (src/auth/clients.ts), for test registrations. */
 export const EXAMPLE_APP_SCOPE =
-  'openid fhirUser launch launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/AllergyIntolerance.rs patient/MedicationStatement.rs patient/Immunization.rs';
+  'openid fhirUser launch launch/patient offline_access patient/Patient.rs patient/Condition.rs patient/Observation.rs patient/AllergyIntolerance.rs patient/MedicationRequest.rs patient/Medication.rs patient/MedicationStatement.rs patient/Immunization.rs';
 
 export interface ExampleAppUnderTest {
   readonly base: string;
