@@ -1,8 +1,9 @@
-// The example SMART app end to end against the real server: standalone and EHR launch, the lab graph, limited
-// access, a revoked grant, short-lived tokens, a denial, and a launch from a server it does not know.
+// The example SMART app end to end against the real server: standalone and EHR launch, the lab graph, health problems
+// and prescriptions, limited access, a revoked grant, short-lived tokens, a denial, and a launch from a server it does
+// not know.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { AppBrowser, seedLabSeries, startExampleApp } from '../helpers/example-app.js';
+import { AppBrowser, seedLabSeries, seedProblemsAndPrescriptions, startExampleApp } from '../helpers/example-app.js';
 import { startSmartServer, type SmartServer } from '../helpers/smart-server.js';
 
 const MARIA = { username: 'maria', password: 'smart-demo', patient: 'maria-garcia' } as const;
@@ -26,6 +27,7 @@ const launchPath = (server: SmartServer, launch: string) => `/launch?iss=${encod
 t.test('example app', async (t) => {
   const server = await startSmartServer(t);
   await seedLabSeries(server);
+  await seedProblemsAndPrescriptions(server);
   const example = await startExampleApp(t, server);
 
   t.test('standalone launch: the record page shows one lab graph per test, the banner and the lists', async (t) => {
@@ -65,7 +67,18 @@ t.test('example app', async (t) => {
     t.notMatch(glucose.slice(0, glucose.indexOf('</section>')), /range-band/, 'glucose has no range, so no band');
 
     t.match(sectionOf(html, 'vitals'), /<span class="item-name">[^<]+<\/span>/, 'vital signs are listed');
-    t.match(sectionOf(html, 'medications'), /Levothyroxine 125 mcg tablet/, 'medications');
+    const problems = sectionOf(html, 'problems');
+    t.match(problems, /<h3 class="subheading">Problem list<\/h3><ul class="items"><li><span class="item-name">Underactive thyroid \(hypothyroidism\)<\/span><span class="item-meta item-active">Active · since 16 May 2023<\/span>/, 'the problem list: hypothyroidism, active, with its onset');
+    t.match(problems, /<h3 class="subheading">Diagnoses from visits<\/h3><ul class="items"><li><span class="item-name">Rash<\/span><span class="item-meta">Resolved · 11 Feb 2023 to 23 Feb 2023<\/span>/, 'then the visit diagnosis, resolved');
+    const medications = sectionOf(html, 'medications');
+    const medicines = [...medications.matchAll(/<li data-source="([^"]+)"><span class="item-name">([^<]+)<\/span>/g)].map((m) => `${m[2]} (${m[1]})`);
+    t.same(medicines, ['Ibuprofen 200 mg tablet (medication-list)', 'Levothyroxine 125 mcg tablet (prescription)'], 'the prescription, and the medication-list entry for the same levothyroxine left out; newest first');
+    const levo = medications.slice(medications.indexOf('Levothyroxine'));
+    t.match(levo, /<span class="item-detail">Take 1 tablet by mouth every morning on an empty stomach, 30 to 60 minutes before breakfast<\/span>/, 'with the dosage');
+    t.match(levo, /<span class="item-detail">For: Underactive thyroid \(hypothyroidism\)<\/span>/, 'the reason: the Condition it points to, by its name on the page');
+    t.match(levo, /<span class="item-meta">Active · Prescribed 16 May 2023 by Jordan Lee, MD<\/span>/, 'status, date and prescriber');
+    t.match(medications, /Ibuprofen 200 mg tablet<\/span><span class="item-detail">1 tablet when needed for headache<\/span><span class="item-meta">Active · Reported by you since 10 Jan 2025<\/span>/, 'a medicine she reported herself says so');
+    for (const scope of ['patient/Condition.rs', 'patient/MedicationRequest.rs', 'patient/Medication.rs']) t.match(authorize.get('scope'), new RegExp(`(^| )${scope.replace('.', '\\.')}( |$)`), `asks for ${scope}`);
     t.match(sectionOf(html, 'allergies'), /<li>/, 'allergies');
     t.match(sectionOf(html, 'immunizations'), /Influenza/, 'immunizations');
     t.notMatch(html, /Not shared by the patient/, 'everything was shared');
@@ -120,6 +133,26 @@ t.test('example app', async (t) => {
     t.match(sectionOf(page.html, 'vitals'), /class="item-name"/);
   });
 
+  t.test('unticking Health problems: prescriptions still shown, without a reason from the problem list', async (t) => {
+    const browser = new AppBrowser(example);
+    const page = await browser.connect('/connect', { ...MARIA, keepGroups: (offered) => offered.filter((g) => g !== 'problems') });
+    t.equal(page.status, 200);
+    t.match(sectionOf(page.html, 'problems'), /Not shared by the patient/, 'the problems section says so');
+    t.notMatch(page.html, /hypothyroidism/i, 'the diagnosis appears nowhere on the page');
+    const medications = sectionOf(page.html, 'medications');
+    t.match(medications, /Levothyroxine 125 mcg tablet/, 'the prescription is still listed');
+    t.notMatch(medications, /For:/, 'but without a reason: its Condition is not on the page');
+  });
+
+  t.test('unticking Medications: the medicines are not shared, the problems still are', async (t) => {
+    const browser = new AppBrowser(example);
+    const page = await browser.connect('/connect', { ...MARIA, keepGroups: (offered) => offered.filter((g) => g !== 'medications') });
+    t.equal(page.status, 200);
+    t.match(sectionOf(page.html, 'medications'), /Not shared by the patient/, 'the medications section says so');
+    t.notMatch(page.html, /Levothyroxine|Ibuprofen/, 'no medicine appears');
+    t.match(sectionOf(page.html, 'problems'), /Underactive thyroid/, 'the problem list is still shown');
+  });
+
   t.test('a kind of data the patient stops sharing later (403) shows as not shared', async (t) => {
     const browser = new AppBrowser(example);
     await browser.connect('/connect', MARIA);
@@ -128,7 +161,7 @@ t.test('example app', async (t) => {
     const grant = (await server.auth!.provider.Grant.find(grantId))!;
     grant.rejectResourceScope(server.fhirBase, 'patient/AllergyIntolerance.rs');
     await grant.save();
-    await server.auth!.narrowGrant(grantId, 'launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/MedicationStatement.rs patient/Immunization.rs');
+    await server.auth!.narrowGrant(grantId, 'launch/patient offline_access patient/Patient.rs patient/Condition.rs patient/Observation.rs patient/MedicationRequest.rs patient/Medication.rs patient/MedicationStatement.rs patient/Immunization.rs');
     const page = await browser.get('/record');
     t.equal(page.status, 200, 'a page, not an error');
     t.match(sectionOf(page.html, 'allergies'), /Not shared by the patient/, 'the 403 reads as not shared');

@@ -1,6 +1,8 @@
 // The example SMART app (src/example-app) started against a real test server, and a cookie-keeping HTTP "browser"
 // that drives it through the server's sign-in and consent pages. Also the lab data its tests look at.
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Test } from 'tap';
 import { buildExampleApp, type ExampleAppOptions } from '../../src/example-app/app.js';
 import { authorizeInBrowser, CookieJar, type FlowChoices } from './browser-flow.js';
@@ -134,5 +136,35 @@ export async function seedLabSeries(server: SmartServer): Promise<void> {
     vaccineCode: { text: 'Influenza' },
     patient: { reference: 'Patient/maria-garcia' },
     occurrenceDateTime: '2024-10-15',
+  });
+}
+
+const seedEntries = async (file: string): Promise<FhirResource[]> =>
+  ((JSON.parse(await readFile(new URL(`../../fhir-resources/seed/${file}`, import.meta.url), 'utf8')) as Bundle<FhirResource>).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+
+/**
+ * Maria's problem list (hypothyroidism, active), her visit diagnosis (a rash, resolved) and her levothyroxine
+ * prescription with its Medication, as the sandbox seed has them (fhir-resources/seed), plus a pain reliever she
+ * reported herself. With seedLabSeries' medication-list entry for the same levothyroxine.
+ */
+export async function seedProblemsAndPrescriptions(server: SmartServer): Promise<void> {
+  const maria = await seedEntries('01-maria-garcia.json');
+  const picked = maria.filter((r) => r.resourceType === 'Condition' || r.resourceType === 'MedicationRequest');
+  const prescribed = new Set(picked.flatMap((r) => (r.resourceType === 'MedicationRequest' && r.medicationReference?.reference ? [r.medicationReference.reference] : [])));
+  const medications = (await seedEntries('00-practice.json')).filter((r) => r.resourceType === 'Medication' && prescribed.has(`Medication/${r.id}`));
+  for (const r of [...medications, ...picked]) {
+    // Without the reference's display the medicine's name can only come from the Medication sent along by _include.
+    const stored = r.resourceType === 'MedicationRequest' && r.medicationReference ? { ...r, medicationReference: { reference: r.medicationReference.reference! } } : r;
+    await server.fhir.update(r.resourceType, r.id!, stored);
+  }
+  await server.fhir.update('MedicationStatement', 'maria-ibuprofen', {
+    resourceType: 'MedicationStatement',
+    id: 'maria-ibuprofen',
+    status: 'active',
+    medicationCodeableConcept: { text: 'Ibuprofen 200 mg tablet' },
+    subject: { reference: 'Patient/maria-garcia' },
+    informationSource: { reference: 'Patient/maria-garcia' },
+    effectiveDateTime: '2025-01-10',
+    dosage: [{ text: '1 tablet when needed for headache' }],
   });
 }
