@@ -22,11 +22,14 @@ export interface MedicationItem {
   readonly reason?: string;
 }
 
+/** Current (taking it) or ended: a statement folds into a prescription of the same medicine only in the same phase. */
 type Phase = 'current' | 'ended' | 'other';
 
 const PHASE: Readonly<Record<string, Phase>> = { active: 'current', 'on-hold': 'current', intended: 'current', completed: 'ended', stopped: 'ended' };
 const phaseOf = (status: string): Phase => PHASE[status] ?? 'other';
-const PHASE_RANK: Readonly<Record<Phase, number>> = { current: 0, ended: 1, other: 2 };
+/** Active first, then paused or only intended, then stopped or completed, then the rest (cancelled, not taken, ...). */
+const STATUS_RANK: Readonly<Record<string, number>> = { active: 0, 'on-hold': 1, intended: 1, completed: 2, stopped: 2 };
+const rankOf = (status: string): number => STATUS_RANK[status] ?? 3;
 
 /** Not the patient's medicine (entered in error) or not yet a prescription (draft): not shown. */
 const HIDDEN = new Set(['entered-in-error', 'draft']);
@@ -65,7 +68,7 @@ function reasonOf(request: MedicationRequest, conditions: ReadonlyMap<string, Co
 
 interface Entry {
   readonly item: MedicationItem;
-  readonly phase: Phase;
+  readonly rank: number;
   readonly date: string;
 }
 
@@ -75,7 +78,7 @@ export function medicationList(prescriptions: readonly Prescription[], statement
   const named = shownPrescriptions.map((p) => ({ ...p, medicine: medicine(p.request.medicationCodeableConcept, p.request.medicationReference, p.medication), phase: phaseOf(p.request.status) }));
   const requestKeys = new Set(shownPrescriptions.map((p) => (p.request.id ? `MedicationRequest/${p.request.id}` : '')).filter(Boolean));
 
-  const entries: Entry[] = named.map(({ request, medicine: m, phase }) => {
+  const entries: Entry[] = named.map(({ request, medicine: m }) => {
     const dosage = request.dosageInstruction?.find((d) => d.text)?.text;
     const prescriber = request.requester?.display;
     const authored = formatFhirDate(request.authoredOn);
@@ -83,7 +86,7 @@ export function medicationList(prescriptions: readonly Prescription[], statement
     const reason = reasonOf(request, conditionsByKey);
     return {
       item: { name: m.name, source: 'prescription', statusText: statusText(request.status), sourceText, ...(dosage ? { dosage } : {}), ...(reason ? { reason } : {}) },
-      phase,
+      rank: rankOf(request.status),
       date: request.authoredOn ?? '',
     };
   });
@@ -101,11 +104,10 @@ export function medicationList(prescriptions: readonly Prescription[], statement
     const reason = s.reasonCode?.map(conceptText).find(Boolean);
     entries.push({
       item: { name: m.name, source: 'medication-list', statusText: statusText(s.status), sourceText, ...(dosage ? { dosage } : {}), ...(reason ? { reason } : {}) },
-      phase,
+      rank: rankOf(s.status),
       date: start ?? s.dateAsserted ?? '',
     });
   }
 
-  // Current first (active, on hold), then ended (stopped, completed), then the rest; newest first within each.
-  return entries.sort((a, b) => PHASE_RANK[a.phase] - PHASE_RANK[b.phase] || b.date.localeCompare(a.date)).map((e) => e.item);
+  return entries.sort((a, b) => a.rank - b.rank || b.date.localeCompare(a.date)).map((e) => e.item);
 }
