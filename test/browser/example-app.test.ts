@@ -1,13 +1,14 @@
 // The example SMART app in real Chromium: a patient connects her record (standalone launch) on a phone and sees her
-// lab results as graphs; screenshots at phone and desktop width.
+// health problems, prescriptions and lab results as graphs; screenshots at phone and desktop width.
 import t from 'tap';
 import { chromiumMissing, launchChromium, PHONE, screenshots } from '../helpers/chromium.js';
-import { seedLabSeries, startExampleApp } from '../helpers/example-app.js';
+import { seedLabSeries, seedProblemsAndPrescriptions, startExampleApp } from '../helpers/example-app.js';
 import { startSmartServer } from '../helpers/smart-server.js';
 
 t.test('example app in Chromium', { skip: chromiumMissing() }, async (t) => {
   const server = await startSmartServer(t);
   await seedLabSeries(server);
+  await seedProblemsAndPrescriptions(server);
   const example = await startExampleApp(t, server);
   const browser = await launchChromium(t);
   const context = await browser.newContext({ viewport: PHONE });
@@ -40,6 +41,11 @@ t.test('example app in Chromium', { skip: chromiumMissing() }, async (t) => {
     t.equal(await page.locator('svg.lab-chart').first().locator('.point').count(), 2, 'glucose, first in order, has its two points');
     t.ok(await page.getByRole('table', { name: 'Hemoglobin results, newest first' }).isVisible(), 'a table beside each graph');
     t.match(await page.locator('.banner').textContent(), /Maria Elena Garcia[\s\S]*1000001/, 'the patient banner with name and MRN');
+    const problems = page.getByRole('region', { name: 'Health problems' });
+    t.match(await problems.getByRole('listitem').first().textContent(), /Underactive thyroid \(hypothyroidism\)\s*Active · since 16 May 2023/, 'her problem list first');
+    const levothyroxine = page.getByRole('region', { name: 'Medications' }).getByRole('listitem').filter({ hasText: 'Levothyroxine' });
+    t.equal(await levothyroxine.count(), 1, 'levothyroxine once: the prescription, not also its medication-list entry');
+    t.match(await levothyroxine.textContent(), /For: Underactive thyroid \(hypothyroidism\)[\s\S]*Prescribed 16 May 2023 by Jordan Lee, MD/, 'with its reason and prescriber');
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     t.ok(overflow <= 0, 'nothing is wider than the phone screen');
     await screenshots(page, 'example-app-02-record');
