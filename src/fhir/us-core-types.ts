@@ -1,90 +1,16 @@
 // The US Core 6.1.0 types as data: profiles, the search parameters and combinations the US Core server
 // CapabilityStatement lists as SHALL or SHOULD (checked against Inferno's us-core-test-kit v6.1.0 metadata), the
 // patient compartment paths (from the R4 CompartmentDefinition, primary subject first), required elements and
-// codes, includes and the consent group. Adding a type is adding an entry here.
-import type { ConsentGroupKey, Interaction, ResourceDef, SearchCombination, SearchParamDef } from './definitions.js';
+// codes, includes and the consent group. Adding a type is adding an entry here or in one of the two tables below.
+// Care coordination and administration (care plans and teams, goals, coverage, devices, orders, questionnaires,
+// related persons, specimens, provenance) are in us-core-care.ts; the directory types shared by every record
+// (Location, Medication, Organization, Practitioner, PractitionerRole) in us-core-directory.ts.
+import type { ResourceDef } from './definitions.js';
+import { US_CORE_CARE_DEFS } from './us-core-care.js';
+import { US_CORE_DIRECTORY_DEFS } from './us-core-directory.js';
+import { CS, EVENT_STATUS, SP, address, combos, def, humanName, identifier, param, patientRef, status } from './us-core-builders.js';
 
-const SP = 'http://hl7.org/fhir/SearchParameter/';
-const USC = 'http://hl7.org/fhir/us/core/SearchParameter/';
-const PROFILE = 'http://hl7.org/fhir/us/core/StructureDefinition/';
-const CS = 'http://hl7.org/fhir/';
-const ALL: readonly Interaction[] = ['read', 'vread', 'history-instance', 'search-type', 'create', 'update', 'delete'];
-const PROVENANCE = ['Provenance:target'];
-
-type Extra = Partial<Pick<SearchParamDef, 'implicitSystem' | 'targets' | 'compartment' | 'indexAs' | 'definition' | 'chains'>>;
-
-/** A parameter of `type`; its definition is the US Core SearchParameter unless `extra.definition` names another. */
-function param(type: string, name: string, kind: SearchParamDef['kind'], description: string, paths: readonly string[], extra: Extra = {}): SearchParamDef {
-  return { name, kind, description, definition: `${USC}us-core-${type.toLowerCase()}-${name}`, paths, ...extra };
-}
-
-const patientRef = (type: string, path: string): SearchParamDef =>
-  param(type, 'patient', 'reference', `Who the ${type} is about (the patient compartment)`, [path], { targets: ['Patient'], compartment: true });
-
-const identifier = (type: string): SearchParamDef =>
-  param(type, 'identifier', 'token', `A business identifier of the ${type}`, ['identifier'], { definition: `${SP}clinical-identifier` });
-
-const status = (type: string, path: string, system: string, description: string): SearchParamDef =>
-  param(type, 'status', 'token', description, [path], { implicitSystem: system });
-
-const combos = (shall: readonly string[], should: readonly string[] = []): SearchCombination[] => [
-  ...shall.map((c) => ({ names: c.split('+'), expectation: 'SHALL' as const })),
-  ...should.map((c) => ({ names: c.split('+'), expectation: 'SHOULD' as const })),
-];
-
-interface Entry {
-  readonly type: string;
-  readonly profiles: readonly string[];
-  readonly params: readonly SearchParamDef[];
-  readonly patientPaths: readonly string[];
-  readonly compartmentFromTargets?: readonly string[];
-  readonly dateParam?: string;
-  readonly required?: readonly (readonly string[])[];
-  readonly codes?: Readonly<Record<string, readonly string[]>>;
-  readonly includes?: readonly string[];
-  readonly combinations: readonly SearchCombination[];
-  readonly consentGroup: ConsentGroupKey;
-  /** Types outside the patient compartment carry no Provenance:target revinclude in US Core */
-  readonly outsideCompartment?: boolean;
-}
-
-function def(e: Entry): ResourceDef {
-  const inCompartment = e.type === 'Patient' || !e.outsideCompartment;
-  return {
-    type: e.type,
-    profile: `http://hl7.org/fhir/StructureDefinition/${e.type}`,
-    supportedProfiles: e.profiles.map((p) => (p.startsWith('http') ? p : `${PROFILE}${p}`)),
-    interactions: ALL,
-    params: e.params,
-    patientPaths: e.patientPaths,
-    ...(e.compartmentFromTargets ? { compartmentFromTargets: e.compartmentFromTargets } : {}),
-    inCompartment,
-    sharedWithPatients: !inCompartment,
-    ...(e.dateParam ? { dateParam: e.dateParam } : {}),
-    required: e.required ?? [],
-    ...(e.codes ? { codes: e.codes } : {}),
-    includes: e.includes ?? [],
-    revincludes: inCompartment ? PROVENANCE : [],
-    combinations: e.combinations,
-    support: 'us-core',
-    consentGroup: e.consentGroup,
-  };
-}
-
-const EVENT_STATUS = ['preparation', 'in-progress', 'not-done', 'on-hold', 'stopped', 'completed', 'entered-in-error', 'unknown'];
-const REQUEST_STATUS = ['draft', 'active', 'on-hold', 'revoked', 'completed', 'entered-in-error', 'unknown'];
-const REQUEST_INTENT = ['proposal', 'plan', 'directive', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option'];
-
-const address = (type: string, prefix = ''): SearchParamDef[] => [
-  param(type, `${prefix}address`, 'string', 'Any part of an address', ['address.line', 'address.city', 'address.district', 'address.state', 'address.postalCode', 'address.country', 'address.text'], type === 'Patient' ? { definition: `${SP}individual-address` } : {}),
-  param(type, 'address-city', 'string', 'City of an address', ['address.city'], type === 'Patient' ? { definition: `${SP}individual-address-city` } : {}),
-  param(type, 'address-state', 'string', 'State of an address', ['address.state'], type === 'Patient' ? { definition: `${SP}individual-address-state` } : {}),
-  param(type, 'address-postalcode', 'string', 'Postal code of an address', ['address.postalCode'], type === 'Patient' ? { definition: `${SP}individual-address-postalcode` } : {}),
-];
-
-const humanName = ['name.family', 'name.given', 'name.prefix', 'name.suffix', 'name.text'];
-
-export const US_CORE_DEFS: readonly ResourceDef[] = [
+const CLINICAL_DEFS: readonly ResourceDef[] = [
   def({
     type: 'Patient',
     profiles: ['us-core-patient'],
@@ -172,39 +98,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
     ],
   }),
   def({
-    type: 'CarePlan',
-    profiles: ['us-core-careplan'],
-    patientPaths: ['subject'],
-    dateParam: 'date',
-    required: [['status'], ['intent'], ['subject']],
-    codes: { status: ['draft', 'active', 'on-hold', 'revoked', 'completed', 'entered-in-error', 'unknown'], intent: ['proposal', 'plan', 'order', 'option'] },
-    consentGroup: 'care-plans',
-    combinations: combos(['patient+category'], ['patient+category+status', 'patient+category+status+date', 'patient+category+date']),
-    params: [
-      patientRef('CarePlan', 'subject'),
-      param('CarePlan', 'category', 'token', 'Type of plan (assess-plan for US Core)', ['category']),
-      status('CarePlan', 'status', `${CS}request-status`, 'draft | active | on-hold | revoked | completed | entered-in-error | unknown'),
-      param('CarePlan', 'date', 'date', 'The period the plan covers', ['period']),
-      identifier('CarePlan'),
-    ],
-  }),
-  def({
-    type: 'CareTeam',
-    profiles: ['us-core-careteam'],
-    patientPaths: ['subject', 'participant.member'],
-    codes: { status: ['proposed', 'active', 'suspended', 'inactive', 'entered-in-error'] },
-    includes: ['CareTeam:participant', 'CareTeam:participant:Patient', 'CareTeam:participant:Practitioner', 'CareTeam:participant:PractitionerRole', 'CareTeam:participant:RelatedPerson'],
-    consentGroup: 'care-plans',
-    combinations: combos(['patient+status'], ['role', 'patient+role']),
-    params: [
-      patientRef('CareTeam', 'subject'),
-      status('CareTeam', 'status', `${CS}care-team-status`, 'proposed | active | suspended | inactive | entered-in-error'),
-      param('CareTeam', 'role', 'token', 'The role of a member of the team', ['participant.role']),
-      param('CareTeam', 'participant', 'reference', 'A member of the team', ['participant.member'], { definition: `${SP}CareTeam-participant`, targets: ['Patient', 'Practitioner', 'PractitionerRole', 'RelatedPerson', 'Organization', 'CareTeam'] }),
-      identifier('CareTeam'),
-    ],
-  }),
-  def({
     type: 'Condition',
     profiles: ['us-core-condition-encounter-diagnosis', 'us-core-condition-problems-health-concerns'],
     patientPaths: ['subject', 'asserter'],
@@ -227,39 +120,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
       param('Condition', 'recorded-date', 'date', 'When the condition was first recorded', ['recordedDate']),
       param('Condition', 'encounter', 'reference', 'The encounter in which it was diagnosed', ['encounter'], { targets: ['Encounter'] }),
       identifier('Condition'),
-    ],
-  }),
-  def({
-    type: 'Coverage',
-    profiles: ['us-core-coverage'],
-    patientPaths: ['beneficiary', 'subscriber', 'policyHolder', 'payor'],
-    required: [['status'], ['beneficiary'], ['payor']],
-    codes: { status: ['active', 'cancelled', 'draft', 'entered-in-error'] },
-    consentGroup: 'insurance',
-    combinations: combos(['patient']),
-    params: [
-      patientRef('Coverage', 'beneficiary'),
-      status('Coverage', 'status', `${CS}fm-status`, 'active | cancelled | draft | entered-in-error'),
-      param('Coverage', 'type', 'token', 'The kind of coverage (health plan, Medicare, ...)', ['type'], { definition: `${SP}Coverage-type` }),
-      param('Coverage', 'payor', 'reference', 'Who pays', ['payor'], { definition: `${SP}Coverage-payor`, targets: ['Organization', 'Patient', 'RelatedPerson'] }),
-      identifier('Coverage'),
-    ],
-  }),
-  // R4's patient CompartmentDefinition leaves Device out (a device can outlive its patient), but a US Core
-  // implantable device is part of one patient's record and apps read it with patient/Device.rs, so it is kept in
-  // that patient's compartment through Device.patient: a patient token sees its own devices only.
-  def({
-    type: 'Device',
-    profiles: ['us-core-implantable-device'],
-    patientPaths: ['patient'],
-    codes: { status: ['active', 'inactive', 'entered-in-error', 'unknown'] },
-    consentGroup: 'devices',
-    combinations: combos(['patient'], ['patient+type', 'patient+status']),
-    params: [
-      patientRef('Device', 'patient'),
-      param('Device', 'type', 'token', 'The kind of device (SNOMED CT)', ['type']),
-      status('Device', 'status', `${CS}device-status`, 'active | inactive | entered-in-error | unknown'),
-      identifier('Device'),
     ],
   }),
   def({
@@ -327,23 +187,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
     ],
   }),
   def({
-    type: 'Goal',
-    profiles: ['us-core-goal'],
-    patientPaths: ['subject'],
-    dateParam: 'target-date',
-    required: [['lifecycleStatus'], ['description'], ['subject']],
-    codes: { lifecycleStatus: ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled', 'entered-in-error', 'rejected'] },
-    consentGroup: 'care-plans',
-    combinations: combos(['patient'], ['patient+lifecycle-status', 'patient+target-date', 'patient+description']),
-    params: [
-      patientRef('Goal', 'subject'),
-      param('Goal', 'lifecycle-status', 'token', 'proposed | planned | accepted | active | on-hold | completed | ...', ['lifecycleStatus'], { implicitSystem: `${CS}goal-status` }),
-      param('Goal', 'target-date', 'date', 'When the goal should be reached', ['target.dueDate']),
-      param('Goal', 'description', 'token', 'What the goal is (code)', ['description']),
-      identifier('Goal'),
-    ],
-  }),
-  def({
     type: 'Immunization',
     profiles: ['us-core-immunization'],
     patientPaths: ['patient'],
@@ -361,29 +204,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
       param('Immunization', 'lot-number', 'string', 'Vaccine lot number', ['lotNumber'], { definition: `${SP}Immunization-lot-number` }),
       identifier('Immunization'),
     ],
-  }),
-  def({
-    type: 'Location',
-    profiles: ['us-core-location'],
-    patientPaths: [],
-    outsideCompartment: true,
-    codes: { status: ['active', 'suspended', 'inactive'] },
-    consentGroup: 'providers',
-    combinations: combos(['name', 'address'], ['address-city', 'address-state', 'address-postalcode']),
-    params: [
-      param('Location', 'name', 'string', 'The name or an alias of the location', ['name', 'alias']),
-      ...address('Location'),
-      identifier('Location'),
-    ],
-  }),
-  def({
-    type: 'Medication',
-    profiles: ['us-core-medication'],
-    patientPaths: [],
-    outsideCompartment: true,
-    consentGroup: 'medications',
-    combinations: [],
-    params: [param('Medication', 'code', 'token', 'The medication (RxNorm)', ['code'], { definition: `${SP}clinical-code` }), identifier('Medication')],
   }),
   def({
     type: 'MedicationDispense',
@@ -452,46 +272,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
     ],
   }),
   def({
-    type: 'Organization',
-    profiles: ['us-core-organization'],
-    patientPaths: [],
-    outsideCompartment: true,
-    consentGroup: 'providers',
-    combinations: combos(['name', 'address']),
-    params: [
-      param('Organization', 'name', 'string', 'The name or an alias of the organization', ['name', 'alias']),
-      param('Organization', 'address', 'string', 'Any part of an address', ['address.line', 'address.city', 'address.district', 'address.state', 'address.postalCode', 'address.country', 'address.text']),
-      identifier('Organization'),
-    ],
-  }),
-  def({
-    type: 'Practitioner',
-    profiles: ['us-core-practitioner'],
-    patientPaths: [],
-    outsideCompartment: true,
-    consentGroup: 'providers',
-    combinations: combos(['name', 'identifier'], ['_id']),
-    params: [
-      param('Practitioner', 'name', 'string', 'Any part of a name', humanName),
-      param('Practitioner', 'identifier', 'token', 'A business identifier (NPI, ...)', ['identifier']),
-    ],
-  }),
-  def({
-    type: 'PractitionerRole',
-    profiles: ['us-core-practitionerrole'],
-    patientPaths: [],
-    outsideCompartment: true,
-    includes: ['PractitionerRole:practitioner', 'PractitionerRole:endpoint'],
-    consentGroup: 'providers',
-    combinations: combos(['specialty', 'practitioner']),
-    params: [
-      param('PractitionerRole', 'specialty', 'token', 'The practitioner\'s specialty (NUCC)', ['specialty']),
-      param('PractitionerRole', 'practitioner', 'reference', 'The practitioner in the role (chains: practitioner.name, practitioner.identifier)', ['practitioner'], { targets: ['Practitioner'], chains: ['name', 'identifier'] }),
-      param('PractitionerRole', 'endpoint', 'reference', 'Technical endpoints for the role', ['endpoint'], { definition: `${SP}PractitionerRole-endpoint`, targets: ['Endpoint'] }),
-      identifier('PractitionerRole'),
-    ],
-  }),
-  def({
     type: 'Procedure',
     profiles: ['us-core-procedure'],
     patientPaths: ['subject'],
@@ -510,82 +290,6 @@ export const US_CORE_DEFS: readonly ResourceDef[] = [
       identifier('Procedure'),
     ],
   }),
-  def({
-    type: 'Provenance',
-    profiles: ['us-core-provenance'],
-    patientPaths: ['target'],
-    compartmentFromTargets: ['target'],
-    dateParam: 'recorded',
-    required: [['target'], ['recorded'], ['agent']],
-    consentGroup: 'other-records',
-    combinations: [],
-    params: [
-      param('Provenance', 'patient', 'reference', 'The patient whose record the provenance is about (the patient compartment)', ['target'], { definition: `${SP}Provenance-patient`, targets: ['Patient'], compartment: true }),
-      param('Provenance', 'target', 'reference', 'The resource the provenance is about', ['target'], { definition: `${SP}Provenance-target` }),
-      param('Provenance', 'recorded', 'date', 'When the activity was recorded', ['recorded'], { definition: `${SP}Provenance-recorded` }),
-      param('Provenance', 'agent', 'reference', 'Who took part', ['agent.who'], { definition: `${SP}Provenance-agent` }),
-    ],
-  }),
-  def({
-    type: 'QuestionnaireResponse',
-    profiles: ['us-core-questionnaireresponse'],
-    patientPaths: ['subject', 'author'],
-    dateParam: 'authored',
-    required: [['status']],
-    codes: { status: ['in-progress', 'completed', 'amended', 'entered-in-error', 'stopped'] },
-    consentGroup: 'questionnaires',
-    combinations: combos(['_id', 'patient'], ['patient+questionnaire', 'patient+authored', 'patient+status']),
-    params: [
-      patientRef('QuestionnaireResponse', 'subject'),
-      status('QuestionnaireResponse', 'status', `${CS}questionnaire-answers-status`, 'in-progress | completed | amended | entered-in-error | stopped'),
-      param('QuestionnaireResponse', 'authored', 'date', 'When the answers were given', ['authored']),
-      param('QuestionnaireResponse', 'questionnaire', 'reference', 'The questionnaire answered (canonical URL)', ['questionnaire'], { targets: ['Questionnaire'] }),
-      identifier('QuestionnaireResponse'),
-    ],
-  }),
-  def({
-    type: 'RelatedPerson',
-    profiles: ['us-core-relatedperson'],
-    patientPaths: ['patient'],
-    required: [['patient']],
-    codes: { gender: ['male', 'female', 'other', 'unknown'] },
-    consentGroup: 'basic',
-    combinations: combos(['_id'], ['patient', 'name', 'patient+name']),
-    params: [
-      patientRef('RelatedPerson', 'patient'),
-      param('RelatedPerson', 'name', 'string', 'Any part of the related person\'s name', humanName),
-      identifier('RelatedPerson'),
-    ],
-  }),
-  def({
-    type: 'ServiceRequest',
-    profiles: ['us-core-servicerequest'],
-    patientPaths: ['subject', 'performer'],
-    dateParam: 'authored',
-    required: [['status'], ['intent'], ['subject']],
-    codes: { status: REQUEST_STATUS, intent: REQUEST_INTENT },
-    consentGroup: 'procedures',
-    combinations: combos(['_id', 'patient', 'patient+category', 'patient+code', 'patient+category+authored'], ['patient+status', 'patient+code+authored']),
-    params: [
-      patientRef('ServiceRequest', 'subject'),
-      param('ServiceRequest', 'category', 'token', 'The kind of order (lab, imaging, referral, ...)', ['category']),
-      param('ServiceRequest', 'code', 'token', 'What is ordered', ['code']),
-      param('ServiceRequest', 'authored', 'date', 'When the order was written', ['authoredOn']),
-      status('ServiceRequest', 'status', `${CS}request-status`, 'draft | active | on-hold | revoked | completed | entered-in-error | unknown'),
-      identifier('ServiceRequest'),
-    ],
-  }),
-  def({
-    type: 'Specimen',
-    profiles: ['us-core-specimen'],
-    patientPaths: ['subject'],
-    codes: { status: ['available', 'unavailable', 'unsatisfactory', 'entered-in-error'] },
-    consentGroup: 'reports',
-    combinations: combos(['_id'], ['patient']),
-    params: [
-      patientRef('Specimen', 'subject'),
-      param('Specimen', 'type', 'token', 'The kind of specimen', ['type'], { definition: `${SP}Specimen-type` }),
-      identifier('Specimen'),
-    ],
-  }),
 ];
+
+export const US_CORE_DEFS: readonly ResourceDef[] = [...CLINICAL_DEFS, ...US_CORE_CARE_DEFS, ...US_CORE_DIRECTORY_DEFS];
