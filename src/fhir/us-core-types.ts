@@ -1,7 +1,7 @@
 // The US Core 6.1.0 types as data: profiles, the search parameters and combinations the US Core server
 // CapabilityStatement lists as SHALL or SHOULD (checked against Inferno's us-core-test-kit v6.1.0 metadata), the
 // patient compartment paths (from the R4 CompartmentDefinition, primary subject first), required elements and
-// codes, includes and the consent group. Adding a type is adding an entry here or in one of the two tables below.
+// codes, includes and the consent group. Adding a type is adding an entry to one of the three tables named below.
 // Care coordination and administration (care plans and teams, goals, coverage, devices, orders, questionnaires,
 // related persons, specimens, provenance) are in us-core-care.ts; the directory types shared by every record
 // (Location, Medication, Organization, Practitioner, PractitionerRole) in us-core-directory.ts.
