@@ -4,6 +4,7 @@
 // since it last looked, and if so evicts exactly the resources changed since then, read from a change sequence.
 // Writes on the cache's own connection evict what they touched when they finish; the cache stands aside meanwhile.
 
+import type { Db } from './db.js';
 import type { StoredResource } from './resources.js';
 
 /** What the cache needs to learn of changes made through other connections. */
@@ -176,3 +177,34 @@ export class ResourceCache {
 }
 
 const sizeOf = (row: StoredResource) => (row.json?.length ?? 0) + ENTRY_OVERHEAD;
+
+// One cache per database handle, shared by every store on it, so a write through any of them evicts what it changed.
+const caches = new WeakMap<Db, ResourceCache | null>();
+
+export function sharedCache(db: Db, bytes: number): ResourceCache | undefined {
+  let cache = caches.get(db);
+  if (cache === undefined) {
+    const feed = sqliteChangeFeed(db);
+    cache = feed && bytes > 0 ? new ResourceCache(feed, bytes) : null;
+    caches.set(db, cache);
+  }
+  return cache ?? undefined;
+}
+
+/**
+ * Every write adds a resource_versions row and rows are never deleted, so on SQLite (one writer at a time) its rowid
+ * orders the changes as they were committed: the change sequence the read cache catches up from.
+ */
+function sqliteChangeFeed(db: Db): ChangeFeed | undefined {
+  const { dataVersion, sqliteAll } = db;
+  if (!dataVersion || !sqliteAll) return undefined;
+  return {
+    version: dataVersion,
+    latest: () => Number(sqliteAll('select coalesce(max(rowid), 0) from resource_versions', [])[0]![0]),
+    since: (seq, limit) =>
+      sqliteAll('select rowid, type, id from resource_versions where rowid > ? order by rowid limit ?', [seq, limit]).map(([rowid, type, id]) => ({
+        seq: Number(rowid),
+        key: `${String(type)}/${String(id)}`,
+      })),
+  };
+}

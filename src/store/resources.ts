@@ -6,7 +6,8 @@ import type { Clause, Cursor, IndexData, ResourceQuery } from './resource-query.
 import type { Database } from './schema.js';
 import { clauseExpression, sortSpec } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
-import { DEFAULT_RESOURCE_CACHE_BYTES, ResourceCache, type ChangeFeed, type ResourceCacheStats } from './resource-cache.js';
+import { DEFAULT_RESOURCE_CACHE_BYTES, sharedCache, type ResourceCache, type ResourceCacheStats } from './resource-cache.js';
+import { chunks, deleteIndex, insertFreshSqlite, insertIndex, withMeta } from './index-writes.js';
 
 export interface StoredResource {
   readonly rid: number;
@@ -120,36 +121,6 @@ export interface ResourceStoreOptions {
    * so a write through any of them evicts what it changed.
    */
   readonly cacheBytes?: number;
-}
-
-const caches = new WeakMap<Db, ResourceCache | null>();
-
-function sharedCache(db: Db, bytes: number): ResourceCache | undefined {
-  let cache = caches.get(db);
-  if (cache === undefined) {
-    const feed = sqliteChangeFeed(db);
-    cache = feed && bytes > 0 ? new ResourceCache(feed, bytes) : null;
-    caches.set(db, cache);
-  }
-  return cache ?? undefined;
-}
-
-/**
- * Every write adds a resource_versions row and rows are never deleted, so on SQLite (one writer at a time) its rowid
- * orders the changes as they were committed: the change sequence the read cache catches up from.
- */
-function sqliteChangeFeed(db: Db): ChangeFeed | undefined {
-  const { dataVersion, sqliteAll } = db;
-  if (!dataVersion || !sqliteAll) return undefined;
-  return {
-    version: dataVersion,
-    latest: () => Number(sqliteAll('select coalesce(max(rowid), 0) from resource_versions', [])[0]![0]),
-    since: (seq, limit) =>
-      sqliteAll('select rowid, type, id from resource_versions where rowid > ? order by rowid limit ?', [seq, limit]).map(([rowid, type, id]) => ({
-        seq: Number(rowid),
-        key: `${String(type)}/${String(id)}`,
-      })),
-  };
 }
 
 export class ResourceStore {
@@ -515,54 +486,6 @@ export class ResourceStore {
       }
     }
   }
-}
-
-function withMeta(resource: ResourceDocument, id: string, version: number, at: number): string {
-  const { meta, ...rest } = resource;
-  const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta ?? {};
-  // resourceType, id and meta lead, as FHIR examples and most clients print them.
-  const { resourceType, id: _id, ...body } = rest;
-  return JSON.stringify({ resourceType, id, meta: { ...otherMeta, versionId: String(version), lastUpdated: new Date(at).toISOString() }, ...body });
-}
-
-async function deleteIndex(trx: Transaction<Database>, rids: number[]): Promise<void> {
-  for (const t of ['idx_token', 'idx_string', 'idx_date', 'idx_reference'] as const) {
-    await trx.deleteFrom(t).where('rid', 'in', rids).execute();
-  }
-}
-
-async function insertIndex(trx: Transaction<Database>, items: { rid: number; index: IndexData }[]): Promise<void> {
-  const tokens = items.flatMap(({ rid, index }) => index.tokens.map((t) => ({ rid, param: t.param, system: t.system, code: t.code })));
-  const strings = items.flatMap(({ rid, index }) => index.strings.map((s) => ({ rid, param: s.param, value: s.value })));
-  const dates = items.flatMap(({ rid, index }) => index.dates.map((d) => ({ rid, param: d.param, lo: d.lo, hi: d.hi })));
-  const refs = items.flatMap(({ rid, index }) =>
-    index.references.map((x) => ({ rid, param: x.param, target_type: x.targetType, target_id: x.targetId })),
-  );
-  // Stay under SQLite's 32,766 bound-parameter limit (and PostgreSQL's 65,535).
-  for (const c of chunks(tokens, 2000)) await trx.insertInto('idx_token').values(c).execute();
-  for (const c of chunks(strings, 2000)) await trx.insertInto('idx_string').values(c).execute();
-  for (const c of chunks(dates, 2000)) await trx.insertInto('idx_date').values(c).execute();
-  for (const c of chunks(refs, 2000)) await trx.insertInto('idx_reference').values(c).execute();
-}
-
-// The same rows as the Kysely path, on cached single-row statements of the connection the transaction holds.
-function insertFreshSqlite(run: NonNullable<Db['sqliteRun']>, fresh: readonly { input: Omit<WriteInput, 'mode' | 'ifMatch'>; json: string }[], now: number): number {
-  for (const { input, json } of fresh) {
-    const ix = input.index;
-    const rid = run('insert into resources (type, id, version_id, last_updated, deleted, patient_id, sort_date, content) values (?, ?, 1, ?, 0, ?, ?, ?)', [input.type, input.id, now, ix.patientId, ix.sortDate, json]);
-    run('insert into resource_versions (rid, version_id, type, id, last_updated, deleted, content) values (?, 1, ?, ?, ?, 0, ?)', [rid, input.type, input.id, now, json]);
-    for (const t of ix.tokens) run('insert into idx_token (rid, param, system, code) values (?, ?, ?, ?)', [rid, t.param, t.system, t.code]);
-    for (const x of ix.strings) run('insert into idx_string (rid, param, value) values (?, ?, ?)', [rid, x.param, x.value]);
-    for (const d of ix.dates) run('insert into idx_date (rid, param, lo, hi) values (?, ?, ?, ?)', [rid, d.param, d.lo, d.hi]);
-    for (const r of ix.references) run('insert into idx_reference (rid, param, target_type, target_id) values (?, ?, ?, ?)', [rid, r.param, r.targetType, r.targetId]);
-  }
-  return fresh.length;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function fromTuple(type: string, id: string, [rid, versionId, lastUpdated, deleted, json, patientId]: CurrentTuple): StoredResource {
