@@ -292,4 +292,10 @@ const CLINICAL_DEFS: readonly ResourceDef[] = [
   }),
 ];
 
-export const US_CORE_DEFS: readonly ResourceDef[] = [...CLINICAL_DEFS, ...US_CORE_CARE_DEFS, ...US_CORE_DIRECTORY_DEFS];
+// Patient and Observation lead, the rest alphabetically: the order of the CapabilityStatement, scopes_supported and
+// every list derived from the table, whichever file an entry lives in.
+const LEADING = ['Patient', 'Observation'];
+const rank = (d: ResourceDef) => (LEADING.includes(d.type) ? LEADING.indexOf(d.type) : LEADING.length);
+export const US_CORE_DEFS: readonly ResourceDef[] = [...CLINICAL_DEFS, ...US_CORE_CARE_DEFS, ...US_CORE_DIRECTORY_DEFS].sort(
+  (a, b) => rank(a) - rank(b) || a.type.localeCompare(b.type),
+);
