@@ -181,8 +181,12 @@ const NOT_SHARED_WITH_PATIENTS = new Set([
 ]);
 
 /** A type with basic search: read, history, writes, and search by _id, _lastUpdated and (in the compartment) patient. */
+// In R4's patient compartment through a list of many patients: a Group "belongs" to every member at once, so no one
+// patient's token may read it (it would show the other members); it is kept out of the compartment instead.
+const MANY_PATIENTS = new Set(['Group']);
+
 function basicDef(type: string): ResourceDef {
-  const compartment = R4_PATIENT_COMPARTMENT[type] ?? [];
+  const compartment = MANY_PATIENTS.has(type) ? [] : (R4_PATIENT_COMPARTMENT[type] ?? []);
   const patientPaths = [...new Set(compartment.flatMap((p) => p.paths))];
   const inCompartment = patientPaths.length > 0;
   return {
@@ -195,7 +199,7 @@ function basicDef(type: string): ResourceDef {
       : [],
     patientPaths,
     inCompartment,
-    sharedWithPatients: !inCompartment && !NOT_SHARED_WITH_PATIENTS.has(type),
+    sharedWithPatients: !inCompartment && !NOT_SHARED_WITH_PATIENTS.has(type) && !MANY_PATIENTS.has(type),
     required: [],
     includes: [],
     revincludes: inCompartment ? ['Provenance:target'] : [],
