@@ -13,6 +13,9 @@ import { typeAllowed } from './portal/proxy-policy.js';
 import { grantAccessEndsAt } from './portal/access-end.js';
 import { createPortal, portalServices, type Portal } from './portal/create-portal.js';
 import { sandboxPlugin } from './sandbox/plugin.js';
+import { ExportJobStore } from './store/export-jobs.js';
+import { ExportRunner } from './bulk/export-runner.js';
+import { BulkExportService } from './bulk/export-service.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -32,6 +35,8 @@ export interface App {
   readonly auth?: AuthServer;
   /** Absent when openFhir */
   readonly portal?: Portal;
+  /** Bulk export's job runner; absent when openFhir */
+  readonly exports?: ExportRunner;
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -76,11 +81,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     : undefined;
   if (audit) server.addHook('onClose', async () => audit.close());
 
+  // Bulk export: jobs live in the database, so this instance runs its share and answers for all of them.
+  const exportJobs = new ExportJobStore(db);
+  const exports = auth
+    ? new ExportRunner({ db, target: config.database, jobs: exportJobs, log: server.log, ...config.export })
+    : undefined;
+  const bulk = exports ? new BulkExportService({ jobs: exportJobs, runner: exports, fhir, fhirBaseUrl: config.fhirBaseUrl, maxJobsPerClient: config.export.maxJobsPerClient }) : undefined;
+  if (exports) {
+    exports.start();
+    // Before the audit buffer and the database close: a running export is handed back to the queue.
+    server.addHook('onClose', async () => exports.stop());
+  }
+
   await server.register(fhirPlugin, {
     prefix: '/fhir',
     service: fhir,
     capabilityStatement: () => capability,
     ...(audit ? { audit } : {}),
+    ...(bulk ? { bulk } : {}),
     ...(auth
       ? {
           auth: {
@@ -141,5 +159,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   server.get('/', async (_req, reply) =>
     reply.type('application/json').send({ name: 'smart-fhir-server', version: pkg.version, fhir: config.fhirBaseUrl, metadata: `${config.fhirBaseUrl}/metadata` }),
   );
-  return { server, fhir, ...(auth ? { auth } : {}), ...(portal ? { portal } : {}) };
+  return { server, fhir, ...(auth ? { auth } : {}), ...(portal ? { portal } : {}), ...(exports ? { exports } : {}) };
 }

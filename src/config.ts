@@ -40,6 +40,23 @@ export interface Config {
   readonly workers: number;
   /** Memory per process for current resources read by id (SQLite only), in bytes; 0 turns the cache off */
   readonly resourceCacheBytes: number;
+  readonly export: ExportConfig;
+}
+
+/** Bulk Data export ($export) settings. */
+export interface ExportConfig {
+  /** Where export files are written; shared by every instance that answers for the same database */
+  readonly dir: string;
+  /** Resources per NDJSON file before the next file starts */
+  readonly maxPerFile: number;
+  /** Export jobs running at once across all instances */
+  readonly concurrency: number;
+  /** How long a finished export's manifest and files are kept (ms) */
+  readonly retentionMs: number;
+  /** A running export whose instance has been silent this long is taken over by another (ms) */
+  readonly staleMs: number;
+  /** Exports one client may have waiting or running at once */
+  readonly maxJobsPerClient: number;
 }
 
 export class ConfigError extends Error {
@@ -103,8 +120,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rawCacheMb = (env.RESOURCE_CACHE_MB ?? String(DEFAULT_RESOURCE_CACHE_BYTES / MB)).trim();
   const resourceCacheMb = /^\d+(\.\d+)?$/.test(rawCacheMb) ? Number(rawCacheMb) : NaN;
   if (!(resourceCacheMb <= 65536)) problems.push(`RESOURCE_CACHE_MB "${env.RESOURCE_CACHE_MB}" must be a number of megabytes from 0 (off) to 65536`);
+  const whole = (name: string, fallback: number, min: number, max: number) => {
+    const raw = (env[name] ?? String(fallback)).trim();
+    const v = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(v >= min && v <= max)) problems.push(`${name} "${env[name]}" must be a whole number from ${min} to ${max}`);
+    return v;
+  };
+  const exportConfig: ExportConfig = {
+    dir: resolve(env.EXPORT_DIR || 'data/exports'),
+    maxPerFile: whole('EXPORT_FILE_RESOURCES', 50_000, 1, 10_000_000),
+    concurrency: whole('EXPORT_CONCURRENCY', 1, 1, 16),
+    retentionMs: whole('EXPORT_RETENTION_SECONDS', 86_400, 1, 30 * 86_400) * 1000,
+    staleMs: whole('EXPORT_STALE_SECONDS', 30, 1, 3_600) * 1000,
+    maxJobsPerClient: whole('EXPORT_MAX_JOBS_PER_CLIENT', 5, 1, 100),
+  };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
+    export: Object.freeze(exportConfig),
     port,
     host,
     publicUrl,

@@ -16,6 +16,8 @@ import type { AccessRecorder, AuditedInteraction } from './audit.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 import { patientEverything } from './everything.js';
 import { docrefSearch } from './docref.js';
+import { bulkRoutes } from './bulk-routes.js';
+import type { BulkExportService } from '../bulk/export-service.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
 export interface FhirAuth {
@@ -37,6 +39,8 @@ export interface FhirPluginOptions {
   readonly auth?: FhirAuth;
   /** Receives one event per authorized request (the audit trail patients and operators read) */
   readonly audit?: AccessRecorder;
+  /** Bulk Data export ($export, status and files); needs `auth` */
+  readonly bulk?: BulkExportService;
 }
 
 declare module 'fastify' {
@@ -78,7 +82,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     reply.headers(CORS_HEADERS);
     if (req.method === 'OPTIONS') return done();
     const format = (req.query as Record<string, string | string[] | undefined>)._format;
-    checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
+    if (!req.routeOptions.config.ndjson) checkAcceptable(Array.isArray(format) ? format[0] : format, req.headers.accept);
     const auth = opts.auth;
     if (!auth || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return done();
     const header = req.headers.authorization;
@@ -286,6 +290,8 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   };
   app.get<{ Params: Params }>('/:type/$docref', audited('search'), async (req, reply) => docref(req, reply, queryPairs(req.url)));
   app.post<{ Params: Params; Body: unknown }>('/:type/$docref', audited('search'), async (req, reply) => docref(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]));
+
+  if (opts.bulk && opts.auth) bulkRoutes(app, { bulk: opts.bulk, fhirBaseUrl: base, ...(audit ? { audit } : {}) });
 
   app.post<{ Params: Params; Body: unknown }>('/:type', audited('create'), async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');

@@ -204,7 +204,7 @@ export interface AppLinkTable {
   revoked_at: number | null;
 }
 
-export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'everything' | 'create' | 'update' | 'delete';
+export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'everything' | 'export' | 'create' | 'update' | 'delete';
 
 export interface AuditEventTable {
   id: Generated<number>;
@@ -241,6 +241,8 @@ export interface Database {
   app_links: AppLinkTable;
   audit_events: AuditEventTable;
   portal_sessions: PortalSessionTable;
+  export_jobs: ExportJobTable;
+  export_files: ExportFileTable;
 }
 
 export interface PortalSessionTable {
@@ -255,3 +257,49 @@ export interface PortalSessionTable {
 /** Earliest and latest instants JavaScript dates can hold; used for open-ended ranges. */
 export const DATE_MIN = -8_640_000_000_000_000;
 export const DATE_MAX = 8_640_000_000_000_000;
+
+export type ExportJobKind = 'system' | 'patient' | 'group';
+export type ExportJobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+/** One Bulk Data export. Cancelled jobs are deleted with their files, so there is no cancelled state. */
+export interface ExportJobTable {
+  id: string;
+  /** Only this client may poll, download or cancel */
+  client_id: string;
+  kind: ExportJobKind;
+  /** The kick-off URL, echoed in the manifest */
+  request: string;
+  /** JSON of the ExportSpec (bulk/export-spec.ts): what to export, decided at kick-off */
+  spec: string;
+  status: ExportJobStatus;
+  /** ms since epoch; nothing last updated after this instant is exported */
+  transaction_time: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** When a finished job and its files are removed */
+  expires_at: number | null;
+  /** The instance running the job (random per process) */
+  owner: string | null;
+  /** Last sign of life from the owner; a running job silent for too long is taken over */
+  heartbeat_at: number | null;
+  /** Runs started; each writes to a directory of its own */
+  attempts: number;
+  /** JSON of ExportProgress, for X-Progress */
+  progress: string | null;
+  error: string | null;
+}
+
+export interface ExportFileTable {
+  job_id: string;
+  attempt: number;
+  /** File name inside the attempt's directory, e.g. Observation-2.ndjson */
+  name: string;
+  /** Resource type of its lines */
+  type: string;
+  kind: 'output' | 'error';
+  /** Order in the manifest */
+  seq: number;
+  count: number;
+  bytes: number;
+}

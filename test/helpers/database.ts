@@ -72,3 +72,9 @@ export async function createTestDatabase(opts: { file?: boolean } = {}): Promise
     },
   };
 }
+
+/** A private directory for export files (EXPORT_DIR), so tests never write into the project's data/. */
+export function exportDir(): { readonly path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'smart-export-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}

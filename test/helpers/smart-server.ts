@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDb } from '../../src/store/db.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, exportDir, type TestDatabase } from './database.js';
 import { authorizeInBrowser, type FlowChoices } from './browser-flow.js';
 
 export interface SmartServer extends App {
@@ -45,7 +45,8 @@ export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): 
   const database = opts.database ?? (await createTestDatabase());
   const port = opts.port ?? (await freePort());
   const base = opts.publicUrl ?? `http://127.0.0.1:${port}`;
-  const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', ...opts.env }), database: database.target };
+  const exports = exportDir();
+  const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', EXPORT_DIR: exports.path, ...opts.env }), database: database.target };
   // A shared database gets a connection of this instance's own, as a separate process would have.
   const db = opts.database ? openDb(database.target) : database.db;
   const app = await buildApp({ config, db, logger: false, ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -58,6 +59,7 @@ export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): 
     await app.server.close();
     if (opts.database) await db.close();
     else await database.close();
+    exports.remove();
     // Let clients see the closed keep-alive sockets before anything reconnects to this port.
     await new Promise((r) => setTimeout(r, 100));
   };

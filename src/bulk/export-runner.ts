@@ -1,0 +1,252 @@
+// Runs export jobs on this instance: claims queued ones (or ones whose instance went silent) up to the configured
+// number running across all instances, runs each on an export thread, keeps its heartbeat, records its files, and
+// finishes it. Also removes expired jobs and leftover files. A job taken over after a crash starts afresh in a new
+// directory with the same transaction time, so its output is what the first run would have written.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FastifyBaseLogger } from 'fastify';
+import type { DatabaseTarget } from '../config.js';
+import type { Db } from '../store/db.js';
+import type { ExportJobRow, ExportJobStore } from '../store/export-jobs.js';
+import { ExportStopped, runExport, type EngineInput } from './export-engine.js';
+import type { ExportFile, ExportProgress, ExportSpec } from './export-spec.js';
+import type { ExportWorkerData, ExportWorkerMessage } from './export-worker.js';
+
+export interface ExportRunnerOptions {
+  readonly db: Db;
+  readonly target: DatabaseTarget;
+  readonly jobs: ExportJobStore;
+  /** Root of the export files; each job gets <dir>/<job id>/<attempt>/ */
+  readonly dir: string;
+  readonly maxPerFile: number;
+  /** Jobs running at once across every instance sharing the database */
+  readonly concurrency: number;
+  /** How long finished jobs and their files are kept (ms) */
+  readonly retentionMs: number;
+  /** A running job whose instance has not reported for this long is taken over (ms) */
+  readonly staleMs: number;
+  readonly log: FastifyBaseLogger;
+  readonly pageSize?: number;
+}
+
+/** A job interrupted this many times (crashes, not errors) is failed rather than started again. */
+export const MAX_ATTEMPTS = 3;
+const POLL_MS = 1_000;
+const SWEEP_MS = 60_000;
+/** Niceness of the export thread: the interactive API comes first whenever both want the CPU. */
+const EXPORT_NICE = 19;
+
+interface Execution {
+  readonly done: Promise<void>;
+  stop(): void;
+}
+
+export class ExportRunner {
+  /** This process's name in export_jobs.owner */
+  readonly owner = randomUUID();
+  readonly #running = new Map<string, Execution>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #ticking = false;
+  #again = false;
+  #stopping = false;
+
+  constructor(private readonly opts: ExportRunnerOptions) {}
+
+  start(): void {
+    this.#timers.push(setInterval(() => this.nudge(), POLL_MS), setInterval(() => void this.sweep(), SWEEP_MS));
+    for (const t of this.#timers) t.unref();
+    this.nudge();
+    void this.sweep();
+  }
+
+  /** Looks for work now (a job was just queued here) instead of at the next poll. */
+  nudge(): void {
+    if (this.#stopping) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    this.#ticking = true;
+    void this.#tick()
+      .catch((err: unknown) => this.opts.log.error({ err }, 'could not claim an export job'))
+      .finally(() => {
+        this.#ticking = false;
+        if (this.#again) {
+          this.#again = false;
+          this.nudge();
+        }
+      });
+  }
+
+  /** Stops this instance's jobs and hands them back to the queue, for another instance (or the next start) to run. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    const running = [...this.#running.values()];
+    for (const e of running) e.stop();
+    await Promise.allSettled(running.map((e) => e.done));
+    // #run's own continuation releases each job; wait for those too.
+    while (this.#running.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  jobDir(jobId: string): string {
+    return join(this.opts.dir, jobId);
+  }
+
+  attemptDir(jobId: string, attempt: number): string {
+    return join(this.opts.dir, jobId, String(attempt));
+  }
+
+  async #tick(): Promise<void> {
+    const { jobs, concurrency, staleMs } = this.opts;
+    while (!this.#stopping && this.#running.size < concurrency) {
+      const now = Date.now();
+      const job = await jobs.claim(this.owner, now, now - staleMs, concurrency);
+      if (!job) return;
+      if (job.attempts > MAX_ATTEMPTS) {
+        await rm(this.jobDir(job.id), { recursive: true, force: true });
+        await jobs.failStale(job.id, `The export was interrupted ${job.attempts - 1} times (its server stopped while running it) and was not started again`, now, now + this.opts.retentionMs);
+        continue;
+      }
+      this.#start(job);
+    }
+  }
+
+  #start(job: ExportJobRow): void {
+    const spec = JSON.parse(job.spec) as ExportSpec;
+    let progress: ExportProgress = { written: 0, typeCount: spec.types.length };
+    let recorded = Promise.resolve();
+    const failures: unknown[] = [];
+    const dir = this.attemptDir(job.id, job.attempts);
+    let lost = false;
+    let execution: Execution | undefined;
+    const stopRequested = { value: false };
+    const events = {
+      progress: (p: ExportProgress) => void (progress = p),
+      file: (f: ExportFile) => {
+        recorded = recorded.then(() => this.opts.jobs.addFile(job.id, job.attempts, f)).catch((err: unknown) => void failures.push(err));
+      },
+    };
+    const placeholder: Execution = { done: Promise.resolve(), stop: () => void (stopRequested.value = true) };
+    this.#running.set(job.id, placeholder);
+    const heartbeatMs = Math.max(50, Math.min(2_000, Math.floor(this.opts.staleMs / 5)));
+    const heartbeat = setInterval(() => {
+      void this.opts.jobs.heartbeat(job.id, this.owner, Date.now(), JSON.stringify(progress)).then(
+        (mine) => {
+          if (!mine && !lost) {
+            // Cancelled, or taken over by an instance that thought this one dead: stop writing at once.
+            lost = true;
+            execution?.stop();
+          }
+        },
+        (err: unknown) => this.opts.log.warn({ err, job: job.id }, 'export heartbeat failed'),
+      );
+    }, heartbeatMs);
+    heartbeat.unref();
+
+    const run = async () => {
+      // Whatever an earlier attempt left behind is partial: a new attempt starts with an empty directory.
+      await rm(this.jobDir(job.id), { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const input: EngineInput = { spec, transactionTime: job.transaction_time, dir, maxPerFile: this.opts.maxPerFile, pageSize: this.opts.pageSize ?? 1000, yieldBetweenPages: false };
+      execution = this.#execute(input, events);
+      this.#running.set(job.id, execution);
+      if (stopRequested.value || this.#stopping) execution.stop();
+      await execution.done;
+    };
+    void run()
+      .then(
+        () => null,
+        (err: unknown) => err,
+      )
+      .then(async (err) => {
+        clearInterval(heartbeat);
+        await recorded;
+        const now = Date.now();
+        const { jobs, log } = this.opts;
+        if (lost) {
+          await rm(dir, { recursive: true, force: true });
+        } else if (this.#stopping && err instanceof ExportStopped) {
+          await jobs.release(job.id, this.owner);
+          await rm(dir, { recursive: true, force: true });
+        } else if (err || failures.length) {
+          const reason = err ?? failures[0];
+          log.error({ err: reason, job: job.id }, 'export failed');
+          await jobs.finish(job.id, this.owner, { status: 'failed', error: reason instanceof Error ? reason.message : String(reason), progress: JSON.stringify(progress) }, now, now + this.opts.retentionMs);
+          await rm(dir, { recursive: true, force: true });
+        } else if (!(await jobs.finish(job.id, this.owner, { status: 'done', progress: JSON.stringify(progress) }, now, now + this.opts.retentionMs))) {
+          await rm(dir, { recursive: true, force: true });
+        } else {
+          log.info({ job: job.id, resources: progress.written, ms: now - (job.started_at ?? now) }, 'export finished');
+        }
+      })
+      .catch((err: unknown) => this.opts.log.error({ err, job: job.id }, 'could not record the end of an export'))
+      .finally(() => {
+        this.#running.delete(job.id);
+        this.nudge();
+      });
+  }
+
+  /** On an export thread, unless the database is in memory (only this connection can see it). */
+  #execute(input: EngineInput, events: { progress(p: ExportProgress): void; file(f: ExportFile): void }): Execution {
+    const { target } = this.opts;
+    if (target.kind === 'sqlite' && target.filename === ':memory:') {
+      const controller = new AbortController();
+      return { done: runExport(this.opts.db.kysely, { ...input, yieldBetweenPages: true }, events, controller.signal), stop: () => controller.abort() };
+    }
+    const data: ExportWorkerData = { target, input, nice: EXPORT_NICE };
+    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { ...data, entry: WORKER_ENTRY } });
+    const done = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+      worker.on('message', (m: ExportWorkerMessage) => {
+        if (m.kind === 'progress') events.progress(m.progress);
+        else if (m.kind === 'file') events.file(m.file);
+        else if (m.kind === 'done') settle();
+        else if (m.kind === 'stopped') settle(new ExportStopped('the export was stopped'));
+        else settle(new Error(m.message));
+      });
+      worker.on('error', (err) => settle(err));
+      worker.on('exit', (code) => settle(new Error(`the export thread stopped unexpectedly (exit code ${code})`)));
+    });
+    return { done, stop: () => worker.postMessage('stop') };
+  }
+
+  /** Removes expired jobs with their files, and directories no job owns any more (a crash between the two). */
+  async sweep(): Promise<void> {
+    try {
+      const { jobs } = this.opts;
+      for (const id of await jobs.expired(Date.now())) {
+        await rm(this.jobDir(id), { recursive: true, force: true });
+        await jobs.delete(id);
+      }
+      let entries: string[];
+      try {
+        entries = await readdir(this.opts.dir);
+      } catch {
+        return;
+      }
+      const live = await jobs.existing(entries);
+      for (const e of entries) if (!live.has(e)) await rm(join(this.opts.dir, e), { recursive: true, force: true });
+    } catch (err) {
+      this.opts.log.warn({ err }, 'export clean-up failed; retried later');
+    }
+  }
+}
+
+// Under tsx the thread must load the TypeScript loader before the worker module; compiled, the module is plain JS.
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './export-worker.ts' : './export-worker.js', import.meta.url).href;
+const WORKER_BOOTSTRAP = `
+(async () => {
+  const { workerData } = require('node:worker_threads');
+  if (workerData.entry.endsWith('.ts')) (await import('tsx/esm/api')).register();
+  await import(workerData.entry);
+})().catch((err) => { throw err; });
+`;

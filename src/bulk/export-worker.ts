@@ -1,0 +1,62 @@
+// The export thread: its own database connection (read-only on SQLite), its own event loop, and the lowest CPU
+// priority the OS gives, so an export uses what the interactive API leaves over instead of competing with it.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { DatabaseTarget } from '../config.js';
+import type { Database } from '../store/schema.js';
+import { ExportStopped, runExport, type EngineInput } from './export-engine.js';
+
+export interface ExportWorkerData {
+  readonly target: DatabaseTarget;
+  readonly input: EngineInput;
+  /** Niceness for this thread (Linux: priority is per thread); 0 leaves it alone */
+  readonly nice: number;
+}
+
+export type ExportWorkerMessage =
+  | { readonly kind: 'file'; readonly file: import('./export-spec.js').ExportFile }
+  | { readonly kind: 'progress'; readonly progress: import('./export-spec.js').ExportProgress }
+  | { readonly kind: 'done' }
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'error'; readonly message: string };
+
+const data = workerData as ExportWorkerData;
+const port = parentPort!;
+const post = (m: ExportWorkerMessage) => port.postMessage(m);
+
+function lowerPriority(nice: number): void {
+  if (!nice) return;
+  try {
+    // /proc/thread-self → "<pid>/task/<tid>"; setpriority on a Linux thread id changes that thread alone.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not allowed: the export runs at normal priority.
+  }
+}
+
+function connect(target: DatabaseTarget): Kysely<Database> {
+  if (target.kind === 'sqlite') {
+    const raw = new BetterSqlite3(target.filename, { readonly: true, fileMustExist: true });
+    raw.pragma('busy_timeout = 5000');
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.connectionString, max: 1 }) }) });
+}
+
+lowerPriority(data.nice);
+const kysely = connect(data.target);
+const controller = new AbortController();
+port.on('message', (m) => {
+  if (m === 'stop') controller.abort();
+});
+runExport(kysely, data.input, { file: (file) => post({ kind: 'file', file }), progress: (progress) => post({ kind: 'progress', progress }) }, controller.signal)
+  .then(
+    () => post({ kind: 'done' }),
+    (err: unknown) => post(err instanceof ExportStopped ? { kind: 'stopped' } : { kind: 'error', message: err instanceof Error ? err.message : String(err) }),
+  )
+  .finally(() => void kysely.destroy().then(() => port.close()));
