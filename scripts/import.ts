@@ -68,6 +68,7 @@ function progressLine(p: ImportProgress): string {
 function searchLabel(type: string): string {
   const def = resourceDef(type)!;
   if (def.support === 'us-core') return `US Core ${US_CORE_VERSION} search`;
+  if (def.support === 'r4') return 'R4 search parameters';
   return `basic search: ${[...COMMON_PARAMS.map((p) => p.name), ...def.params.map((p) => p.name)].join(', ')}`;
 }
 

@@ -9,7 +9,7 @@ import { FhirService } from '../../src/fhir/service.js';
 import { openDb } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { ResourceStore } from '../../src/store/resources.js';
-import { generatePatientRecord, generateSharedResources } from '../generator/index.js';
+import { CohortCollector, generatePatientRecord, generateSharedResources } from '../generator/index.js';
 
 export const BENCH_BASE = 'http://127.0.0.1/fhir';
 
@@ -24,10 +24,14 @@ type Res = { resourceType: string; id?: string } & Record<string, unknown>;
 async function* records(spec: DatasetSpec, from = 0, to = spec.patients): AsyncGenerator<{ resource: unknown; location: string }> {
   // The practice the records point at (clinics, clinicians, Medications), so their references resolve.
   if (from === 0) for (const [j, r] of generateSharedResources().entries()) yield { resource: r, location: `practice #${j}` };
+  // The cohort Groups (everyone, by age, by a problem) of the whole data set, after the patients they list.
+  const cohorts = from === 0 && to === spec.patients ? new CohortCollector() : undefined;
   for (let i = from; i < to; i++) {
     const rs = generatePatientRecord({ seed: spec.seed, index: i, observationsPerPatient: spec.observationsPerPatient });
+    cohorts?.add(rs);
     for (let j = 0; j < rs.length; j++) yield { resource: rs[j], location: `patient ${i} #${j}` };
   }
+  if (cohorts) for (const [j, g] of cohorts.groups().entries()) yield { resource: g, location: `group #${j}` };
 }
 
 async function openService(file: string): Promise<{ service: FhirService; close: () => Promise<void> }> {

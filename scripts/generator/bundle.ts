@@ -1,9 +1,8 @@
 // Seed files are FHIR transaction Bundles of PUTs, so loading them twice is harmless and every
 // resource keeps the id the documentation and tests refer to.
-import type { Bundle } from 'fhir/r4.js';
-import type { GeneratedResource } from './record.js';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 
-export function transactionBundle(resources: readonly GeneratedResource[]): Bundle {
+export function transactionBundle(resources: readonly FhirResource[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'transaction',

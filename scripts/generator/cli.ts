@@ -26,7 +26,8 @@ export const USAGE = `Usage:
   npm run generate [-- --seed N --out DIR]
       Write the seed data set: DIR/seed/00-practice.json (the shared organization,
       clinics, clinicians and Medications), DIR/seed/NN-<patient-id>.json (one FHIR R4
-      transaction Bundle per patient) and DIR/README.md. DIR defaults to fhir-resources.
+      transaction Bundle per patient), DIR/seed/99-groups.json (patient Groups) and
+      DIR/README.md. DIR defaults to fhir-resources.
 
   npm run generate -- --patients N --out DIR [--seed N] [--observations-per-patient N]
       Write a bulk data set as NDJSON into DIR, one <Type>.ndjson per resource type:

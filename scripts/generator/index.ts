@@ -1,7 +1,8 @@
 // The generator's in-process API, for benchmarks and tests that want resources without files.
-import type { Bundle } from 'fhir/r4.js';
+import type { Bundle, Group } from 'fhir/r4.js';
 import { transactionBundle } from './bundle.js';
 import { bulkProfile } from './bulk-profile.js';
+import { cohortGroups } from './groups.js';
 import type { PatientProfile } from './profile.js';
 import type { GeneratedResource } from './record.js';
 import { buildPatientRecord } from './record.js';
@@ -12,6 +13,7 @@ import { SEED_PATIENTS, seedProfiles } from './seed-patients.js';
 
 export { ANCHOR_DATE } from './time.js';
 export type { GeneratedResource } from './record.js';
+export { CohortCollector } from './groups.js';
 
 /** Seed used for the committed seed data set and when --seed is not given. */
 export const DEFAULT_SEED = 42;
@@ -79,6 +81,16 @@ export function generateSharedResources(): readonly PracticeResource[] {
 /** The shared resources as one transaction Bundle of PUTs (seed/00-practice.json). */
 export function generateSharedBundle(): Bundle {
   return transactionBundle(practice().resources);
+}
+
+/** The cohort Groups of the seed patients: everyone, and those sharing an age band or a problem (groups.ts). */
+export function generateSeedGroups(records: readonly SeedPatientRecord[] = generateSeedRecords()): Group[] {
+  return cohortGroups(records.map((r) => r.resources));
+}
+
+/** The seed Groups as one transaction Bundle of PUTs (seed/99-groups.json, loaded after the patients). */
+export function generateSeedGroupBundle(records?: readonly SeedPatientRecord[]): Bundle {
+  return transactionBundle(generateSeedGroups(records));
 }
 
 /** One FHIR R4 transaction Bundle (PUT entries) per seed patient, in file order. */

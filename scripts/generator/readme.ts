@@ -1,6 +1,6 @@
 // fhir-resources/README.md, written from the same records as the bundles so the documented
 // counts, ages and medications can never drift from the data.
-import type { Condition, Coverage, Encounter, Goal, Immunization, MedicationStatement, Observation, Procedure } from 'fhir/r4.js';
+import type { Condition, Coverage, Encounter, Goal, Group, GroupCharacteristic, Immunization, MedicationStatement, Observation, Procedure } from 'fhir/r4.js';
 import type { SeedPatientRecord } from './index.js';
 import type { PracticeResource } from './practice.js';
 import { CONDITION_LABEL } from './profile.js';
@@ -19,6 +19,9 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 /** The shared practice bundle; 00 sorts it before the patients. */
 export const SHARED_BUNDLE_FILE = '00-practice.json';
+
+/** The cohort Groups; 99 sorts them after the patients they list. */
+export const GROUPS_BUNDLE_FILE = '99-groups.json';
 
 /** NN-<patient-id>.json, numbered from 01 in seed order. */
 export function seedFileName(index: number, id: string): string {
@@ -113,7 +116,39 @@ function practiceSection(shared: readonly PracticeResource[]): string[] {
   ];
 }
 
-export function seedReadme(records: readonly SeedPatientRecord[], shared: readonly PracticeResource[], seed: number): string {
+/** What a characteristic says, in words: "Age on … 65 years and more", "Active problem …: High blood pressure". */
+function characteristicText(c: GroupCharacteristic): string {
+  const range = c.valueRange;
+  const value = range
+    ? range.high
+      ? `${range.low?.value ?? 0} to ${range.high.value} ${range.high.unit}`
+      : `${range.low?.value} ${range.low?.unit} and more`
+    : (c.valueCodeableConcept?.text ?? c.valueCodeableConcept?.coding?.[0]?.display ?? String(c.valueBoolean));
+  return `${c.code.text ?? c.code.coding?.[0]?.display}: ${value}`;
+}
+
+/** The cohort Groups, with their members, described from the resources. */
+function groupsSection(groups: readonly Group[]): string[] {
+  const lines = [
+    `## Patient groups (\`seed/${GROUPS_BUNDLE_FILE}\`)`,
+    '',
+    'Actual Groups (`type` person, `actual` true) listing seed patients as `member.entity`, for Group-level bulk export',
+    '(`Group/<id>/$export`) and `Group?member=Patient/<id>`. Membership is worked out from the generated records (age',
+    'from `Patient.birthDate` at the anchor date; an active problem-list Condition), so it matches what a search finds.',
+    '',
+    '| id | Name | Characteristic | Members |',
+    '|----|------|----------------|---------|',
+  ];
+  for (const g of groups) {
+    const members = (g.member ?? []).map((m) => `\`${m.entity.reference?.replace(/^Patient\//, '')}\``);
+    const criterion = g.characteristic?.map(characteristicText).join('; ') ?? 'everyone in the data set';
+    lines.push(`| \`${g.id}\` | ${g.name} | ${criterion} | ${g.quantity}: ${members.join(', ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+export function seedReadme(records: readonly SeedPatientRecord[], shared: readonly PracticeResource[], seed: number, groups: readonly Group[]): string {
   const out: string[] = [];
   out.push('# FHIR seed resources', '');
   out.push(
@@ -124,10 +159,11 @@ export function seedReadme(records: readonly SeedPatientRecord[], shared: readon
     '(example.com) are fictional.',
     '',
     'Each `seed/NN-<patient-id>.json` is a FHIR R4 `transaction` Bundle for one patient; `seed/00-practice.json`',
-    'holds the practice they all refer to (see below). Every entry is `PUT <Type>/<id>`, so loading a file twice is',
-    'harmless; patients (and `Practitioner/dr-lee`) have readable ids, all other resources deterministic UUIDs, and',
-    'references are relative (`Type/<id>`). Resources claim US Core 6.1.0 profiles in `meta.profile`',
-    '(MedicationStatement, which US Core does not profile, claims the base R4 definition).',
+    `holds the practice they all refer to and \`seed/${GROUPS_BUNDLE_FILE}\` a few patient Groups (see below). Every entry`,
+    'is `PUT <Type>/<id>`, so loading a file twice is harmless; patients, Groups (and `Practitioner/dr-lee`) have',
+    'readable ids, all other resources deterministic UUIDs, and references are relative (`Type/<id>`). Resources',
+    'claim US Core 6.1.0 profiles in `meta.profile` (MedicationStatement, which US Core does not profile, claims the',
+    'base R4 definition; the Groups, which US Core does not profile either, claim none).',
     '',
     'Besides Patient, Observation, AllergyIntolerance, MedicationStatement and Immunization, each record has the rest',
     'of US Core: an Encounter per visit (its Observations point at it), the problem list and one diagnosis per sick visit',
@@ -161,6 +197,7 @@ export function seedReadme(records: readonly SeedPatientRecord[], shared: readon
   const totals = countBy(records.flatMap((r) => r.resources), (x) => x.resourceType);
   out.push('', `Totals over the patient files: ${[...totals].sort(([a], [b]) => a.localeCompare(b)).map(([type, n]) => `${n} ${type}`).join(', ')}.`, '');
   out.push(...practiceSection(shared));
+  out.push(...groupsSection(groups));
 
   out.push('## Family relationships', '');
   const byId = new Map(records.map((r) => [r.profile.id, r]));

@@ -49,6 +49,7 @@ export const SYSTEM = {
   encounterNumber: 'http://hospital.example.org/encounter',
   accessionNumber: 'http://hospital.example.org/lab-accession',
   memberId: 'http://healthplan.example.org/member-id',
+  patientGroup: 'http://hospital.example.org/patient-group',
 } as const;
 
 const US_CORE = 'http://hl7.org/fhir/us/core/StructureDefinition';

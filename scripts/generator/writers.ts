@@ -7,10 +7,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { generatePatientRecord, generateSeedRecords, generateSharedBundle, generateSharedResources } from './index.js';
+import { generatePatientRecord, generateSeedGroups, generateSeedRecords, generateSharedBundle, generateSharedResources } from './index.js';
 import type { GeneratedResource } from './record.js';
 import { transactionBundle } from './bundle.js';
-import { SHARED_BUNDLE_FILE, seedFileName, seedReadme } from './readme.js';
+import { GROUPS_BUNDLE_FILE, SHARED_BUNDLE_FILE, seedFileName, seedReadme } from './readme.js';
 
 /** One NDJSON file per type, shared practice resources first. */
 export const BULK_TYPES = [
@@ -73,8 +73,14 @@ export async function writeSeedSet(outDir: string, seed: number): Promise<{ file
     await writeFile(path, text);
     files.push({ path, resources: record.resources.length, bytes: Buffer.byteLength(text) });
   }
+  // The cohort Groups last: 99 sorts them after every patient they list.
+  const groups = generateSeedGroups(records);
+  const groupsPath = join(seedDir, GROUPS_BUNDLE_FILE);
+  const groupsText = `${JSON.stringify(transactionBundle(groups), null, 2)}\n`;
+  await writeFile(groupsPath, groupsText);
+  files.push({ path: groupsPath, resources: groups.length, bytes: Buffer.byteLength(groupsText) });
   const readme = join(outDir, 'README.md');
-  await writeFile(readme, seedReadme(records, generateSharedResources(), seed));
+  await writeFile(readme, seedReadme(records, generateSharedResources(), seed, groups));
   return { files, readme };
 }
 

@@ -57,7 +57,7 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
             : {}),
           ...(d.type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
           ...(d.type === 'DocumentReference' ? { operation: [{ name: 'docref', definition: 'http://hl7.org/fhir/us/core/OperationDefinition/docref' }] } : {}),
-          documentation: d.support === 'us-core' ? `US Core ${US_CORE_VERSION} search` : 'Basic search: _id, _lastUpdated and patient',
+          documentation: d.support === 'us-core' ? `US Core ${US_CORE_VERSION} search` : d.support === 'r4' ? 'R4 search parameters' : 'Basic search: _id, _lastUpdated and patient',
           searchParam: [
             ...COMMON_PARAMS.map((p) => ({ name: p.name, definition: p.definition, type: p.kind as 'token' | 'date', documentation: p.description })),
             ...d.params.map((p) => ({ name: p.name, definition: p.definition, type: p.kind, documentation: p.description })),

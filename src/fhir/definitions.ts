@@ -1,10 +1,12 @@
 // The resource types we serve and their search parameters: the one definition that indexing (index-rows.ts),
 // query parsing (search-parse.ts), the CapabilityStatement (capability.ts), the scopes a server advertises, the
 // consent groups a patient sees (portal/permissions.ts) and the proxy rules (portal/proxy-policy.ts) all read.
-// The US Core 6.1.0 types are entries in us-core-types.ts; every other FHIR R4 type is served with basic search
-// (by _id, _lastUpdated and its patient), built here from the R4 catalogue, so an import loses nothing.
+// The US Core 6.1.0 types are entries in us-core-types.ts; Group has the R4 search parameters (group-def.ts); every
+// other FHIR R4 type is served with basic search (by _id, _lastUpdated and its patient), built here from the R4
+// catalogue, so an import loses nothing.
 import { R4_PATIENT_COMPARTMENT, R4_RESOURCE_TYPES } from './r4-catalog.js';
 import { US_CORE_DEFS } from './us-core-types.js';
+import { GROUP_DEF } from './group-def.js';
 
 export type ParamKind = 'token' | 'string' | 'date' | 'reference';
 
@@ -98,8 +100,8 @@ export interface ResourceDef {
   readonly revincludes: readonly string[];
   /** The searches US Core lists for the type, for the CapabilityStatement */
   readonly combinations: readonly SearchCombination[];
-  /** 'us-core': the US Core 6.1.0 search parameters; 'basic': _id, _lastUpdated and patient only */
-  readonly support: 'us-core' | 'basic';
+  /** 'us-core': the US Core 6.1.0 search parameters; 'r4': the R4 ones (group-def.ts); 'basic': _id, _lastUpdated and patient only */
+  readonly support: 'us-core' | 'basic' | 'r4';
   readonly consentGroup: ConsentGroupKey;
 }
 
@@ -213,8 +215,14 @@ const US_CORE_TYPES = new Set(US_CORE_DEFS.map((d) => d.type));
 // Containers and messages, not records: a Bundle is imported as its entries, the other two only ever travel.
 const NOT_STORED = new Set(['Bundle', 'Parameters', 'OperationOutcome']);
 
+// Types outside US Core with their R4 search parameters, in place of basic search.
+const R4_DEFS: ReadonlyMap<string, ResourceDef> = new Map([[GROUP_DEF.type, GROUP_DEF]]);
+
 /** Every type served: the US Core ones first (in their table's order), then the rest of R4 alphabetically. */
-export const RESOURCE_DEFS: readonly ResourceDef[] = [...US_CORE_DEFS, ...R4_RESOURCE_TYPES.filter((t) => !US_CORE_TYPES.has(t) && !NOT_STORED.has(t)).map(basicDef)];
+export const RESOURCE_DEFS: readonly ResourceDef[] = [
+  ...US_CORE_DEFS,
+  ...R4_RESOURCE_TYPES.filter((t) => !US_CORE_TYPES.has(t) && !NOT_STORED.has(t)).map((t) => R4_DEFS.get(t) ?? basicDef(t)),
+];
 
 const BY_TYPE = new Map(RESOURCE_DEFS.map((d) => [d.type, d]));
 

@@ -14,12 +14,12 @@ const US_CORE_RECORD = [
 ];
 
 t.test('the definitions table is consistent with FHIR R4 and US Core', async (t) => {
-  t.test('every type of the US Core record has US Core search, and every other storable R4 type basic search', async (t) => {
+  t.test('every type of the US Core record has US Core search, Group the R4 parameters, and every other storable R4 type basic search', async (t) => {
     t.same([...US_CORE_TYPE_NAMES].sort(), [...US_CORE_RECORD].sort());
     for (const type of R4_RESOURCE_TYPES) {
       const def = resourceDef(type);
       if (['Bundle', 'Parameters', 'OperationOutcome'].includes(type)) t.notOk(def, `${type} is not stored`);
-      else t.equal(def?.support, US_CORE_RECORD.includes(type) ? 'us-core' : 'basic', type);
+      else t.equal(def?.support, US_CORE_RECORD.includes(type) ? 'us-core' : type === 'Group' ? 'r4' : 'basic', type);
     }
     t.equal(RESOURCE_DEFS.length, R4_RESOURCE_TYPES.length - 3);
   });

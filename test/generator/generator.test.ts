@@ -5,9 +5,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, Condition, DiagnosticReport, DocumentReference, Encounter, MedicationRequest, Observation, Patient, Quantity } from 'fhir/r4.js';
+import type { Bundle, Condition, DiagnosticReport, DocumentReference, Encounter, Group, MedicationRequest, Observation, Patient, Quantity } from 'fhir/r4.js';
 import t from 'tap';
-import { ANCHOR_DATE, generatePatientRecord, generateSeedBundles, generateSharedBundle, generateSharedResources } from '../../scripts/generator/index.js';
+import {
+  ANCHOR_DATE,
+  CohortCollector,
+  generatePatientRecord,
+  generateSeedBundles,
+  generateSeedGroupBundle,
+  generateSeedGroups,
+  generateSharedBundle,
+  generateSharedResources,
+} from '../../scripts/generator/index.js';
 import type { GeneratedResource } from '../../scripts/generator/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -379,7 +388,9 @@ t.test('committed seed files match the generator', async (t) => {
   }
   const files = readdirSync(dir).filter((f) => /^\d{2}-.*\.json$/.test(f)).sort();
   const bundles = generateSeedBundles();
-  t.equal(files.length, bundles.length + 1, 'the shared practice bundle and one file per seed patient');
+  t.equal(files.length, bundles.length + 2, 'the shared practice bundle, one file per seed patient and the Groups');
+  t.equal(files.at(-1), '99-groups.json', 'the Groups sort last, so a directory import creates their members first');
+  t.equal(readFileSync(join(dir, '99-groups.json'), 'utf8'), `${JSON.stringify(generateSeedGroupBundle(), null, 2)}\n`, '99-groups.json is up to date (run npm run generate)');
   t.equal(files[0], '00-practice.json', 'the shared bundle sorts first, so a directory import creates the practice before the records');
   t.equal(readFileSync(join(dir, '00-practice.json'), 'utf8'), `${JSON.stringify(generateSharedBundle(), null, 2)}\n`, '00-practice.json is up to date (run npm run generate)');
   bundles.forEach((bundle, i) => {
@@ -597,4 +608,84 @@ t.test('CLI: bulk NDJSON, determinism and usage errors', async (t) => {
     t.equal(r.status, 2, `${bad.join(' ')} exits with 2`);
     t.match(r.stderr, /generate: /, 'and explains why');
   }
+});
+
+// The cohort Groups (scripts/generator/groups.ts), checked against the records with criteria of this test's own.
+const HYPERTENSION = 'http://snomed.info/sct|59621000';
+
+/** Whether the record has an active problem-list Condition with this system|code. */
+function hasActiveProblem(record: readonly GeneratedResource[], token: string): boolean {
+  return record.some(
+    (r) =>
+      r.resourceType === 'Condition' &&
+      r.category?.some((c) => c.coding?.some((x) => x.code === 'problem-list-item')) === true &&
+      r.clinicalStatus?.coding?.[0]?.code === 'active' &&
+      r.code?.coding?.some((x) => `${x.system}|${x.code}` === token) === true,
+  );
+}
+
+/** Each Group's member ids by the criterion its id names, worked out here from the records. */
+function expectedMembers(records: readonly (readonly GeneratedResource[])[]): Record<string, string[]> {
+  const of = (keep: (record: readonly GeneratedResource[], age: number) => boolean) =>
+    records.filter((r) => keep(r, ageAtAnchor(patientOf(r).birthDate ?? ''))).map((r) => patientOf(r).id ?? '');
+  return {
+    'all-patients': of(() => true),
+    'patients-under-18': of((_r, age) => age < 18),
+    'patients-65-and-older': of((_r, age) => age >= 65),
+    'patients-with-hypertension': of((r) => hasActiveProblem(r, HYPERTENSION)),
+  };
+}
+
+const memberIds = (g: Group): string[] => (g.member ?? []).map((m) => (m.entity.reference ?? '').replace(/^Patient\//, ''));
+
+t.test('seed Groups list exactly the seed patients meeting their criterion, each a non-empty proper subset', async (t) => {
+  const records = generateSeedBundles().map(resourcesOf);
+  const groups = generateSeedGroups();
+  const expected = expectedMembers(records);
+  t.same(groups.map((g) => g.id), Object.keys(expected), 'one Group per cohort, everyone first');
+  for (const g of groups) {
+    t.same(memberIds(g), expected[g.id ?? ''], `${g.id} lists ${expected[g.id ?? '']?.join(', ')}`);
+    t.equal(g.quantity, g.member?.length, `${g.id}: quantity is the number of members`);
+    if (g.id === 'all-patients') t.equal(memberIds(g).length, records.length, 'all-patients lists every seed patient');
+    else {
+      t.ok(memberIds(g).length > 0 && memberIds(g).length < records.length, `${g.id} is a non-empty proper subset (${memberIds(g).length} of ${records.length})`);
+      t.equal(g.characteristic?.length, 1, `${g.id} states its criterion as a characteristic`);
+    }
+  }
+  const hypertension = groups.find((g) => g.id === 'patients-with-hypertension');
+  t.same(hypertension?.characteristic?.[0]?.valueCodeableConcept?.coding?.map((c) => `${c.system}|${c.code}`), [HYPERTENSION], 'the problem characteristic names the code its members have');
+  const over65 = groups.find((g) => g.id === 'patients-65-and-older')?.characteristic?.[0];
+  t.same([over65?.valueRange?.low?.value, over65?.valueRange?.high], [65, undefined], '65 and older: a range with no upper end');
+  t.equal(JSON.stringify(generateSeedGroupBundle()), JSON.stringify(generateSeedGroupBundle()), 'the Group bundle is deterministic');
+});
+
+t.test('seed Groups are well-formed actual person Groups whose references resolve', async (t) => {
+  const { byKey } = seedOutput();
+  const bundle = generateSeedGroupBundle();
+  t.equal(bundle.type, 'transaction');
+  for (const e of bundle.entry ?? []) {
+    const g = e.resource as Group;
+    t.same(e.request, { method: 'PUT', url: `Group/${g.id}` });
+    t.same(jsonProblems(g), [], `Group/${g.id} is valid FHIR JSON`);
+    t.match(g, { resourceType: 'Group', type: 'person', actual: true, active: true, identifier: [{ system: String, value: g.id }], name: String }, `Group/${g.id} is an actual person Group`);
+    const dangling = references(g).filter((ref) => !byKey.has(ref));
+    t.same(dangling, [], `Group/${g.id}: every member and the managing organization exist in the seed output`);
+    t.equal(byKey.get(g.managingEntity?.reference ?? '')?.resourceType, 'Organization', 'managed by the practice organization');
+  }
+});
+
+t.test('the cohort collector gives bulk records the same criteria, and a cohort nobody meets no member element', async (t) => {
+  const records = Array.from({ length: 40 }, (_, index) => generatePatientRecord({ seed: 42, index, observationsPerPatient: 5 }));
+  const collector = new CohortCollector();
+  for (const r of records) collector.add(r);
+  const expected = expectedMembers(records);
+  for (const g of collector.groups()) t.same(memberIds(g), expected[g.id ?? ''], `bulk ${g.id}: ${g.quantity} of 40`);
+  t.ok(collector.groups().every((g) => (g.quantity ?? 0) > 0), 'forty bulk patients fill every cohort');
+
+  const children = new CohortCollector();
+  children.add(generateSeedBundles().map(resourcesOf).find((r) => patientOf(r).id === 'sofia-garcia') ?? []);
+  const over65 = children.groups().find((g) => g.id === 'patients-65-and-older');
+  t.equal(over65?.quantity, 0);
+  t.notOk('member' in (over65 ?? {}), 'an empty cohort leaves member out (FHIR JSON has no empty arrays)');
+  t.same(jsonProblems(over65), []);
 });

@@ -11,7 +11,7 @@ import { readSource, SourceError, type ImportItem } from './sources.js';
 export type { ImportItem } from './sources.js';
 export { NOT_STORED_REASON } from './prepare.js';
 
-/** 'us-core': the US Core 6.1.0 search parameters; 'basic': _id, _lastUpdated and, in the patient compartment, patient */
+/** 'us-core': the US Core 6.1.0 search parameters; 'r4': the R4 ones; 'basic': _id, _lastUpdated and, in the patient compartment, patient */
 export type SearchSupport = ResourceDef['support'];
 
 export interface ImportError {
