@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     fhirBaseUrl: config.fhirBaseUrl,
     softwareVersion: pkg.version,
     date: started,
-    ...(auth ? { security: auth.security } : {}),
+    ...(auth ? { security: auth.security, bulkExport: true } : {}),
   });
 
   // Audit events are written in batches; "last used" on the connected-apps page comes from the same batches.

@@ -11,7 +11,17 @@ export interface CapabilityOptions {
   /** Filled in by the authorization server (SMART oauth-uris); absent until it is mounted */
   readonly security?: CapabilityStatementRestSecurity;
   readonly date: string;
+  /** Bulk Data export is served (it needs the authorization server: backend-services tokens) */
+  readonly bulkExport?: boolean;
 }
+
+const BULK = 'http://hl7.org/fhir/uv/bulkdata';
+const operationsOf = (type: string, bulk: boolean) => [
+  ...(type === 'Patient' ? [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] : []),
+  ...(type === 'DocumentReference' ? [{ name: 'docref', definition: 'http://hl7.org/fhir/us/core/OperationDefinition/docref' }] : []),
+  ...(bulk && type === 'Patient' ? [{ name: 'export', definition: `${BULK}/OperationDefinition/patient-export` }] : []),
+  ...(bulk && type === 'Group' ? [{ name: 'export', definition: `${BULK}/OperationDefinition/group-export` }] : []),
+];
 
 export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly ResourceDef[] = RESOURCE_DEFS): CapabilityStatement {
   return {
@@ -25,7 +35,7 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
     fhirVersion: '4.0.1',
     format: ['json', 'application/fhir+json'],
     patchFormat: [],
-    instantiates: [`http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server|${US_CORE_VERSION}`],
+    instantiates: [`http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server|${US_CORE_VERSION}`, ...(opts.bulkExport ? [`${BULK}/CapabilityStatement/bulk-data|2.0.0`] : [])],
     rest: [
       {
         mode: 'server',
@@ -55,14 +65,14 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
                   })),
               }
             : {}),
-          ...(d.type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
-          ...(d.type === 'DocumentReference' ? { operation: [{ name: 'docref', definition: 'http://hl7.org/fhir/us/core/OperationDefinition/docref' }] } : {}),
+          ...(operationsOf(d.type, Boolean(opts.bulkExport)).length ? { operation: operationsOf(d.type, Boolean(opts.bulkExport)) } : {}),
           documentation: d.support === 'us-core' ? `US Core ${US_CORE_VERSION} search` : d.support === 'r4' ? 'R4 search parameters' : 'Basic search: _id, _lastUpdated and patient',
           searchParam: [
             ...COMMON_PARAMS.map((p) => ({ name: p.name, definition: p.definition, type: p.kind as 'token' | 'date', documentation: p.description })),
             ...d.params.map((p) => ({ name: p.name, definition: p.definition, type: p.kind, documentation: p.description })),
           ],
         })),
+        ...(opts.bulkExport ? { operation: [{ name: 'export', definition: `${BULK}/OperationDefinition/export` }] } : {}),
       },
     ],
   };
