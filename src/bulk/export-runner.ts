@@ -5,14 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseTarget } from '../config.js';
 import type { Db } from '../store/db.js';
 import type { ExportJobRow, ExportJobStore } from '../store/export-jobs.js';
-import { ExportStopped, runExport, type EngineInput } from './export-engine.js';
+import { ExportStopped, runExport, type EngineEvents, type EngineInput } from './export-engine.js';
 import type { ExportFile, ExportProgress, ExportSpec } from './export-spec.js';
-import type { ExportWorkerData, ExportWorkerMessage } from './export-worker.js';
+import { ExportThreads, type Execution } from './export-threads.js';
 
 export interface ExportRunnerOptions {
   readonly db: Db;
@@ -38,11 +37,6 @@ const SWEEP_MS = 60_000;
 /** Niceness of the export thread: the interactive API comes first whenever both want the CPU. */
 const EXPORT_NICE = 19;
 
-interface Execution {
-  readonly done: Promise<void>;
-  stop(): void;
-}
-
 export class ExportRunner {
   /** This process's name in export_jobs.owner */
   readonly owner = randomUUID();
@@ -51,8 +45,11 @@ export class ExportRunner {
   #ticking = false;
   #again = false;
   #stopping = false;
+  readonly #threads: ExportThreads;
 
-  constructor(private readonly opts: ExportRunnerOptions) {}
+  constructor(private readonly opts: ExportRunnerOptions) {
+    this.#threads = new ExportThreads(opts.target, EXPORT_NICE);
+  }
 
   start(): void {
     this.#timers.push(setInterval(() => this.nudge(), POLL_MS), setInterval(() => void this.sweep(), SWEEP_MS));
@@ -89,6 +86,7 @@ export class ExportRunner {
     await Promise.allSettled(running.map((e) => e.done));
     // #run's own continuation releases each job; wait for those too.
     while (this.#running.size) await new Promise((r) => setTimeout(r, 10));
+    await this.#threads.close();
   }
 
   jobDir(jobId: string): string {
@@ -151,7 +149,7 @@ export class ExportRunner {
       await rm(this.jobDir(job.id), { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
       const input: EngineInput = { spec, transactionTime: job.transaction_time, dir, maxPerFile: this.opts.maxPerFile, pageSize: this.opts.pageSize ?? 1000, yieldBetweenPages: false };
-      execution = this.#execute(input, events);
+      execution = this.#execute(job.id, input, events);
       this.#running.set(job.id, execution);
       if (stopRequested.value || this.#stopping) execution.stop();
       await execution.done;
@@ -190,33 +188,13 @@ export class ExportRunner {
   }
 
   /** On an export thread, unless the database is in memory (only this connection can see it). */
-  #execute(input: EngineInput, events: { progress(p: ExportProgress): void; file(f: ExportFile): void }): Execution {
+  #execute(jobId: string, input: EngineInput, events: EngineEvents): Execution {
     const { target } = this.opts;
     if (target.kind === 'sqlite' && target.filename === ':memory:') {
       const controller = new AbortController();
       return { done: runExport(this.opts.db.kysely, { ...input, yieldBetweenPages: true }, events, controller.signal), stop: () => controller.abort() };
     }
-    const data: ExportWorkerData = { target, input, nice: EXPORT_NICE };
-    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { ...data, entry: WORKER_ENTRY } });
-    const done = new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        if (err) reject(err);
-        else resolve();
-      };
-      worker.on('message', (m: ExportWorkerMessage) => {
-        if (m.kind === 'progress') events.progress(m.progress);
-        else if (m.kind === 'file') events.file(m.file);
-        else if (m.kind === 'done') settle();
-        else if (m.kind === 'stopped') settle(new ExportStopped('the export was stopped'));
-        else settle(new Error(m.message));
-      });
-      worker.on('error', (err) => settle(err));
-      worker.on('exit', (code) => settle(new Error(`the export thread stopped unexpectedly (exit code ${code})`)));
-    });
-    return { done, stop: () => worker.postMessage('stop') };
+    return this.#threads.run(jobId, input, events);
   }
 
   /** Removes expired jobs with their files, and directories no job owns any more (a crash between the two). */
@@ -240,13 +218,3 @@ export class ExportRunner {
     }
   }
 }
-
-// Under tsx the thread must load the TypeScript loader before the worker module; compiled, the module is plain JS.
-const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './export-worker.ts' : './export-worker.js', import.meta.url).href;
-const WORKER_BOOTSTRAP = `
-(async () => {
-  const { workerData } = require('node:worker_threads');
-  if (workerData.entry.endsWith('.ts')) (await import('tsx/esm/api')).register();
-  await import(workerData.entry);
-})().catch((err) => { throw err; });
-`;

@@ -1,5 +1,6 @@
-// The export thread: its own database connection (read-only on SQLite), its own event loop, and the lowest CPU
-// priority the OS gives, so an export uses what the interactive API leaves over instead of competing with it.
+// An export thread: its own database connection (read-only on SQLite), its own event loop, and the lowest CPU
+// priority the OS gives, so an export uses what the interactive API leaves over instead of competing with it. It
+// stays up between jobs (starting a thread and its modules costs more than a small export), running one at a time.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,20 +10,23 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from '../store/schema.js';
 import { ExportStopped, runExport, type EngineInput } from './export-engine.js';
+import type { ExportFile, ExportProgress } from './export-spec.js';
 
 export interface ExportWorkerData {
   readonly target: DatabaseTarget;
-  readonly input: EngineInput;
   /** Niceness for this thread (Linux: priority is per thread); 0 leaves it alone */
   readonly nice: number;
 }
 
-export type ExportWorkerMessage =
-  | { readonly kind: 'file'; readonly file: import('./export-spec.js').ExportFile }
-  | { readonly kind: 'progress'; readonly progress: import('./export-spec.js').ExportProgress }
+export type ExportWorkerRequest = { readonly kind: 'run'; readonly job: string; readonly input: EngineInput } | { readonly kind: 'stop' } | { readonly kind: 'close' };
+
+export type ExportWorkerMessage = { readonly job: string } & (
+  | { readonly kind: 'file'; readonly file: ExportFile }
+  | { readonly kind: 'progress'; readonly progress: ExportProgress }
   | { readonly kind: 'done' }
   | { readonly kind: 'stopped' }
-  | { readonly kind: 'error'; readonly message: string };
+  | { readonly kind: 'error'; readonly message: string }
+);
 
 const data = workerData as ExportWorkerData;
 const port = parentPort!;
@@ -50,13 +54,19 @@ function connect(target: DatabaseTarget): Kysely<Database> {
 
 lowerPriority(data.nice);
 const kysely = connect(data.target);
-const controller = new AbortController();
-port.on('message', (m) => {
-  if (m === 'stop') controller.abort();
+let current: AbortController | undefined;
+port.on('message', (m: ExportWorkerRequest) => {
+  if (m.kind === 'stop') return current?.abort();
+  if (m.kind === 'close') return void kysely.destroy().finally(() => port.close());
+  const controller = new AbortController();
+  current = controller;
+  const { job } = m;
+  runExport(kysely, m.input, { file: (file) => post({ job, kind: 'file', file }), progress: (progress) => post({ job, kind: 'progress', progress }) }, controller.signal)
+    .then(
+      () => post({ job, kind: 'done' }),
+      (err: unknown) => post(err instanceof ExportStopped ? { job, kind: 'stopped' } : { job, kind: 'error', message: err instanceof Error ? err.message : String(err) }),
+    )
+    .finally(() => {
+      if (current === controller) current = undefined;
+    });
 });
-runExport(kysely, data.input, { file: (file) => post({ kind: 'file', file }), progress: (progress) => post({ kind: 'progress', progress }) }, controller.signal)
-  .then(
-    () => post({ kind: 'done' }),
-    (err: unknown) => post(err instanceof ExportStopped ? { kind: 'stopped' } : { kind: 'error', message: err instanceof Error ? err.message : String(err) }),
-  )
-  .finally(() => void kysely.destroy().then(() => port.close()));
