@@ -7,13 +7,13 @@ import type { FastifyInstance } from 'fastify';
 /** On every answer of the API, errors included, so an app can read an OperationOutcome or WWW-Authenticate. */
 export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'Location, ETag, Last-Modified, Content-Location, WWW-Authenticate',
+  'access-control-expose-headers': 'Location, ETag, Last-Modified, Content-Location, WWW-Authenticate, X-Progress, Retry-After, Expires, Content-Range',
 } as const;
 
 const PREFLIGHT_HEADERS = {
   ...CORS_HEADERS,
   'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
-  'access-control-allow-headers': 'Authorization, Content-Type, Accept, If-Match, If-None-Match, Prefer',
+  'access-control-allow-headers': 'Authorization, Content-Type, Accept, If-Match, If-None-Match, Prefer, Range',
   'access-control-max-age': '600',
 } as const;
 

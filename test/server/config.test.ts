@@ -39,3 +39,18 @@ t.test('RESOURCE_CACHE_MB sets the read cache in megabytes (64 by default, 0 for
   t.equal(loadConfig({ RESOURCE_CACHE_MB: '0.5' }).resourceCacheBytes, 512 * 1024);
   for (const bad of ['-1', 'lots', '']) t.match(problems({ RESOURCE_CACHE_MB: bad }), [/^RESOURCE_CACHE_MB ".*" must be a number of megabytes from 0 \(off\)/], JSON.stringify(bad));
 });
+
+t.test('bulk export settings have defaults, accept whole numbers and name the variable when wrong', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.export.maxPerFile, 50_000);
+  t.equal(c.export.concurrency, 1);
+  t.equal(c.export.retentionMs, 86_400_000);
+  t.equal(c.export.staleMs, 30_000);
+  t.equal(c.export.maxJobsPerClient, 5);
+  t.match(c.export.dir, /data\/exports$/);
+  const set = loadConfig({ EXPORT_DIR: '/tmp/x', EXPORT_FILE_RESOURCES: '10', EXPORT_CONCURRENCY: '2', EXPORT_RETENTION_SECONDS: '60', EXPORT_STALE_SECONDS: '5', EXPORT_MAX_JOBS_PER_CLIENT: '1' });
+  t.same({ ...set.export }, { dir: '/tmp/x', maxPerFile: 10, concurrency: 2, retentionMs: 60_000, staleMs: 5_000, maxJobsPerClient: 1 });
+  t.throws(() => loadConfig({ EXPORT_FILE_RESOURCES: '0', EXPORT_CONCURRENCY: 'many', EXPORT_RETENTION_SECONDS: '1.5' }), {
+    message: /EXPORT_FILE_RESOURCES "0" must be a whole number from 1[\s\S]*EXPORT_CONCURRENCY "many"[\s\S]*EXPORT_RETENTION_SECONDS "1.5"/,
+  });
+});
