@@ -1,8 +1,13 @@
 // Bulk Data export jobs and the files each produced. A job's whole state is here (not in a process), so any
 // instance answers status and file requests, and a job whose instance died is taken over by another.
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../db.js';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  // An export pages each type in (last_updated, rid) order. SQLite's (type, last_updated) index already ends in the
+  // rowid (rid); PostgreSQL's does not, and without rid in the index every page would re-read a whole group of rows
+  // sharing one last_updated (an import batch) to find where the previous page stopped.
+  if (dialect === 'postgres') await db.schema.createIndex('resources_type_updated_rid').on('resources').columns(['type', 'last_updated', 'rid']).execute();
   await db.schema
     .createTable('export_jobs')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -38,7 +43,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') await db.schema.dropIndex('resources_type_updated_rid').ifExists().execute();
   await db.schema.dropTable('export_files').ifExists().execute();
   await db.schema.dropTable('export_jobs').ifExists().execute();
 }
