@@ -8,6 +8,7 @@ import { FhirError } from '../../src/fhir/outcome.js';
 import { seedIfEmpty } from '../../src/fhir/seed.js';
 import type { SmartServer } from '../helpers/smart-server.js';
 import { REDIRECT, authorize, fhirGet, oidcConfig, registerClient, startSmartServer } from '../helpers/smart-server.js';
+import { backendToken } from '../helpers/bulk-client.js';
 
 interface Entry {
   resource: { resourceType: string; id: string } & Record<string, unknown>;
@@ -24,15 +25,6 @@ const SEED_DIR = join(import.meta.dirname, '../../fhir-resources/seed');
 const SNOMED = 'http://snomed.info/sct';
 const PATIENT_KIND = { coding: [{ system: SNOMED, code: '116154003', display: 'Patient' }] };
 
-async function backendToken(server: SmartServer): Promise<string> {
-  const res = await fetch(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/*.rs' }),
-  });
-  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 const keys = (b: Bundle, mode = 'match') => (b.entry ?? []).filter((e) => (e.search?.mode ?? 'match') === mode).map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
 const ids = (b: Bundle) => (b.entry ?? []).filter((e) => e.search?.mode !== 'include').map((e) => e.resource.id).sort();
@@ -65,7 +57,7 @@ async function putGroups(server: SmartServer): Promise<void> {
 t.test('Group read and search', async (t) => {
   const server = await startSmartServer(t);
   await putGroups(server);
-  const token = await backendToken(server);
+  const token = await backendToken(server.issuer);
   const search = async (query: string) => {
     const res = await fhirGet(server, `/Group?${query}`, token);
     return { status: res.status, bundle: res.body as unknown as Bundle, diagnostics: (res.body as { issue?: { diagnostics: string }[] }).issue?.[0]?.diagnostics };
@@ -178,7 +170,7 @@ t.test('the seeded cohort Groups load from fhir-resources/seed and list exactly 
   const server = await startSmartServer(t, { seed: false });
   const imported = await seedIfEmpty(server.fhir, SEED_DIR, (msg) => t.comment(msg));
   t.ok(imported > 2000, `the seed data set is imported (${imported} resources)`);
-  const token = await backendToken(server);
+  const token = await backendToken(server.issuer);
   const get = async (path: string): Promise<Bundle> => {
     const res = await fhirGet(server, path, token);
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);

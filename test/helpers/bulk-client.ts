@@ -1,15 +1,10 @@
 // A Bulk Data client as the IG describes one: kick off with Prefer: respond-async, poll the Content-Location while it
 // answers 202 (waiting as long as Retry-After says), then fetch every file of the manifest with the bearer token.
 import { gunzipSync } from 'node:zlib';
+import type { ExportManifest } from '../../src/bulk/export-service.js';
 
-export interface Manifest {
-  readonly transactionTime: string;
-  readonly request: string;
-  readonly requiresAccessToken: boolean;
-  readonly output: readonly { readonly type: string; readonly url: string; readonly count: number }[];
-  readonly deleted: readonly unknown[];
-  readonly error: readonly { readonly type: string; readonly url: string; readonly count: number }[];
-}
+/** The manifest as the server types it; tests read it as a client would. */
+export type Manifest = ExportManifest;
 
 export async function backendToken(issuer: string, scope = 'system/*.rs', client = 'demo-backend:demo-backend-secret-change-me'): Promise<string> {
   const res = await fetch(`${issuer}/token`, {
