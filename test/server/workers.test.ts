@@ -1,80 +1,17 @@
 // WORKERS=2: the real entry point (src/main.ts) as a user starts it, on a fresh database. The primary does the
 // first-start work once, two workers share the port, a revocation made through one worker reaches the other, and
 // SIGTERM stops them all.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createTestDatabase } from '../helpers/database.js';
-import { REPO_ROOT } from '../helpers/run-script.js';
+import { alive, send, startServer, until } from '../helpers/server-process.js';
 import { freePort } from '../helpers/smart-server.js';
 
 const BACKEND = `Basic ${Buffer.from('demo-backend:demo-backend-secret-change-me').toString('base64')}`;
 // A backend client that may write Observations, declared in a clients file as an operator would.
 const WRITER = { client_id: 'workers-writer', client_secret: 'workers-writer-secret-0123456789abcdef', scope: 'system/Observation.cruds' };
-
-/** One request on a connection of its own: the primary hands each new connection to the next worker. */
-function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
-interface LogLine {
-  pid: number;
-  msg?: string;
-  level: number;
-}
-
-function startServer(env: Record<string, string>): { child: ChildProcess; lines: LogLine[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/main.ts')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let rest = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    const parts = (rest + d.toString()).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) {
-      try {
-        lines.push(JSON.parse(p) as LogLine);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  child.stderr!.resume();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited };
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('WORKERS=2 serves from two processes on one database, revocations reach both, SIGTERM stops all', async (t) => {
   const database = await createTestDatabase({ file: true });
