@@ -88,7 +88,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     : undefined;
   const bulk = exports ? new BulkExportService({ jobs: exportJobs, runner: exports, fhir, fhirBaseUrl: config.fhirBaseUrl, maxJobsPerClient: config.export.maxJobsPerClient }) : undefined;
   if (exports) {
-    exports.start();
+    // Only a process that serves requests runs exports: WORKERS' primary builds the app for first-start work alone,
+    // and a job it claimed and handed back would count as an interrupted attempt.
+    server.addHook('onListen', async () => exports.start());
     // Before the audit buffer and the database close: a running export is handed back to the queue.
     server.addHook('onClose', async () => exports.stop());
   }

@@ -52,6 +52,8 @@ export class ExportRunner {
   }
 
   start(): void {
+    // Once, however many addresses the server listens on.
+    if (this.#timers.length || this.#stopping) return;
     this.#timers.push(setInterval(() => this.nudge(), POLL_MS), setInterval(() => void this.sweep(), SWEEP_MS));
     for (const t of this.#timers) t.unref();
     this.nudge();

@@ -216,7 +216,7 @@ t.test('SIGKILL mid-export: the next server takes the job over, starts afresh an
   t.comment(`killed after ${killedAt} ms at "${before.progress}" with ${partial.length} files on disk (${recorded.length} recorded); ${total} resources in ${manifest.output.length} files, manifest ${doneAt} ms after kick-off`);
 });
 
-t.test('SIGTERM hands the running job back to the queue; the next server runs it to completion', async (t) => {
+t.test('SIGTERM hands the running job back to the queue; the next server (two workers) runs it to completion in one more attempt', async (t) => {
   const exports = exportDir();
   t.teardown(() => exports.remove());
   const a = await launch(t, exports.path);
@@ -231,7 +231,9 @@ t.test('SIGTERM hands the running job back to the queue; the next server runs it
   t.equal(released.attempts, 1, 'after one attempt');
   t.same(ndjsonIn(join(exports.path, id, '1')), [], 'its partial files are removed');
 
-  await launch(t, exports.path);
+  // Restarted with WORKERS=2: the primary, which only prepares the database, must not claim the job (each claim is
+  // an attempt), so the job still ends in its second attempt.
+  await launch(t, exports.path, { WORKERS: '2', REVOCATION_POLL_MS: '100' });
   const { res } = await finalStatus(statusUrl, token);
   t.equal(res.status, 200, 'the next server completes it');
   const total = await checkComplete(t, JSON.parse(res.body) as Manifest, token);
