@@ -173,8 +173,10 @@ export class ExportRunner {
           await rm(dir, { recursive: true, force: true });
         } else if (err || failures.length) {
           const reason = err ?? failures[0];
-          log.error({ err: reason, job: job.id }, 'export failed');
-          await jobs.finish(job.id, this.owner, { status: 'failed', error: reason instanceof Error ? reason.message : String(reason), progress: JSON.stringify(progress) }, now, now + this.opts.retentionMs);
+          const mine = await jobs.finish(job.id, this.owner, { status: 'failed', error: reason instanceof Error ? reason.message : String(reason), progress: JSON.stringify(progress) }, now, now + this.opts.retentionMs);
+          // A job cancelled (its directory removed under the thread) or taken over is not a failure of this one.
+          if (mine) log.error({ err: reason, job: job.id }, 'export failed');
+          else log.info({ job: job.id }, 'export stopped: cancelled, or taken over by another instance');
           await rm(dir, { recursive: true, force: true });
         } else if (!(await jobs.finish(job.id, this.owner, { status: 'done', progress: JSON.stringify(progress) }, now, now + this.opts.retentionMs))) {
           await rm(dir, { recursive: true, force: true });

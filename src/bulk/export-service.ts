@@ -100,7 +100,12 @@ export class BulkExportService {
     await this.#ownJob(grant, id);
     // The row goes first: an instance running the job sees its heartbeat refused and stops writing at once.
     await this.opts.jobs.delete(id);
-    await rm(this.opts.runner.jobDir(id), { recursive: true, force: true });
+    try {
+      // The export thread may still be adding a file while this runs; retried, and otherwise left to the clean-up.
+      await rm(this.opts.runner.jobDir(id), { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch {
+      // The runner removes its own directory once it sees the job gone, and the periodic sweep removes leftovers.
+    }
   }
 
   /** A file of a finished export, if this token may have it: same client, and the type still within its scopes. */

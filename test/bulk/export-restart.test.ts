@@ -269,6 +269,28 @@ t.test('a job interrupted too often fails with its reason, no manifest and no fi
   t.equal(file.status, 404, 'and no file can be downloaded');
 });
 
+t.test('DELETE while the export is running answers 202, stops the export and removes its files, logging no error', async (t) => {
+  const exports = exportDir();
+  t.teardown(() => exports.remove());
+  const server = await launch(t, exports.path);
+  const token = await backendToken();
+  const { id, statusUrl } = await kickOff(token);
+  await runningWithOutput(statusUrl, token);
+  const del = await send(statusUrl, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  t.equal(del.status, 202, 'cancelled while files are being written');
+  t.equal((await send(statusUrl, { headers: { authorization: `Bearer ${token}` } })).status, 404, 'the job is gone at once');
+  await until('the export directory to go', () => !existsSync(join(exports.path, id)));
+  t.pass('its directory is removed');
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(
+    server.lines.filter((l) => l.level >= 50).map((l) => l.msg),
+    [],
+    'no error logged: a cancelled export is not a failed one',
+  );
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+});
+
 t.test('WORKERS=2: both workers answer for the job over fresh connections, and every file downloads complete', async (t) => {
   const exports = exportDir();
   t.teardown(() => exports.remove());
