@@ -26,7 +26,11 @@ export interface EngineEvents {
 
 export class ExportStopped extends Error {}
 
-export async function runExport(kysely: Kysely<Database>, input: EngineInput, events: EngineEvents, signal: AbortSignal): Promise<void> {
+/**
+ * `throttle` is called after each page with the time the page took and may wait before the next one: the export
+ * thread uses it to step aside while the API is busy (see ExportRunner's pacing).
+ */
+export async function runExport(kysely: Kysely<Database>, input: EngineInput, events: EngineEvents, signal: AbortSignal, throttle?: (pageMs: number) => Promise<void>): Promise<void> {
   const { spec } = input;
   let seq = 0;
   const nextSeq = () => ++seq;
@@ -43,6 +47,7 @@ export async function runExport(kysely: Kysely<Database>, input: EngineInput, ev
         let after: ExportRow | undefined;
         for (;;) {
           if (signal.aborted) throw new ExportStopped('the export was stopped');
+          const pageStart = performance.now();
           const rows = await exportPage(kysely, {
             type: t.type,
             clauses: t.clauses,
@@ -58,6 +63,7 @@ export async function runExport(kysely: Kysely<Database>, input: EngineInput, ev
             written += rows.length;
             events.progress({ written, type: t.type, typeIndex: i + 1, typeCount: spec.types.length });
           }
+          if (throttle) await throttle(performance.now() - pageStart);
           if (rows.length < input.pageSize) break;
           after = rows[rows.length - 1];
           if (input.yieldBetweenPages) await nextTurn();

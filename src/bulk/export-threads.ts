@@ -18,6 +18,7 @@ interface Thread {
 
 export class ExportThreads {
   readonly #threads = new Set<Thread>();
+  #pace = 0;
 
   constructor(
     private readonly target: DatabaseTarget,
@@ -39,6 +40,13 @@ export class ExportThreads {
     });
     thread.worker.postMessage({ kind: 'run', job, input } satisfies ExportWorkerRequest);
     return { done, stop: () => thread.busy?.job === job && thread.worker.postMessage({ kind: 'stop' } satisfies ExportWorkerRequest) };
+  }
+
+  /** How much the threads step aside: after each page, pause `factor` times the page's duration. */
+  setPace(factor: number): void {
+    if (factor === this.#pace) return;
+    this.#pace = factor;
+    for (const t of this.#threads) t.worker.postMessage({ kind: 'pace', factor } satisfies ExportWorkerRequest);
   }
 
   async close(): Promise<void> {
@@ -66,6 +74,7 @@ export class ExportThreads {
     worker.unref();
     const thread: Thread = { worker };
     this.#threads.add(thread);
+    if (this.#pace) worker.postMessage({ kind: 'pace', factor: this.#pace } satisfies ExportWorkerRequest);
     worker.on('message', (m: ExportWorkerMessage) => {
       const busy = thread.busy;
       if (!busy || busy.job !== m.job) return;

@@ -3,6 +3,7 @@
 // stays up between jobs (starting a thread and its modules costs more than a small export), running one at a time.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -18,7 +19,12 @@ export interface ExportWorkerData {
   readonly nice: number;
 }
 
-export type ExportWorkerRequest = { readonly kind: 'run'; readonly job: string; readonly input: EngineInput } | { readonly kind: 'stop' } | { readonly kind: 'close' };
+export type ExportWorkerRequest =
+  | { readonly kind: 'run'; readonly job: string; readonly input: EngineInput }
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'close' }
+  /** Pause this many times a page's own duration after each page (0: full speed) */
+  | { readonly kind: 'pace'; readonly factor: number };
 
 export type ExportWorkerMessage = { readonly job: string } & (
   | { readonly kind: 'file'; readonly file: ExportFile }
@@ -55,13 +61,18 @@ function connect(target: DatabaseTarget): Kysely<Database> {
 lowerPriority(data.nice);
 const kysely = connect(data.target);
 let current: AbortController | undefined;
+let pace = 0;
+const throttle = async (pageMs: number) => {
+  if (pace > 0) await sleep(pageMs * pace);
+};
 port.on('message', (m: ExportWorkerRequest) => {
+  if (m.kind === 'pace') return void (pace = m.factor);
   if (m.kind === 'stop') return current?.abort();
   if (m.kind === 'close') return void kysely.destroy().finally(() => port.close());
   const controller = new AbortController();
   current = controller;
   const { job } = m;
-  runExport(kysely, m.input, { file: (file) => post({ job, kind: 'file', file }), progress: (progress) => post({ job, kind: 'progress', progress }) }, controller.signal)
+  runExport(kysely, m.input, { file: (file) => post({ job, kind: 'file', file }), progress: (progress) => post({ job, kind: 'progress', progress }) }, controller.signal, throttle)
     .then(
       () => post({ job, kind: 'done' }),
       (err: unknown) => post(err instanceof ExportStopped ? { job, kind: 'stopped' } : { job, kind: 'error', message: err instanceof Error ? err.message : String(err) }),
