@@ -1,6 +1,7 @@
 // npm run bench: FHIR read and search throughput against the HTTP limit (a bare Fastify route serving the same
 // bytes, measured at the start and the end) and the storage limit (the same search run in-process), plus import
-// speed against a raw insert. Everything is a ratio measured in the same run; see README "Benchmarks".
+// speed against a raw insert, and Patient/$export against a raw dump of the same rows. Everything is a ratio measured
+// in the same run; see README "Benchmarks".
 import { fork, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from 
 import { load, loadSession, type LoadResult } from './bench/load.js';
 import { clientCredentialsRate, codeExchangeRate, refreshRate } from './bench/auth-rates.js';
 import { backendToken, startBenchServer } from './bench/server.js';
+import { benchExport, exportLines, type ExportBenchResult } from './bench/export.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,16 +36,17 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '12' },
     'pair-seconds': { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
+    'export-only': { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
-    out: { type: 'string', default: 'bench-results/latest.json' },
+    out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(`usage: npm run bench -- [--patients 1000] [--observations-per-patient 1000] [--seed 42] [--db data/bench/bench.db]
   [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--rounds 3] [--pairs 12] [--pair-seconds 3] [--quick]
-  [--workers 2] [--import-sample 20]
-  [--out bench-results/latest.json]`);
+  [--export-only] [--workers 2] [--import-sample 20]
+  [--out bench-results/latest.json (--export-only: bench-results/export.json)]`);
   process.exit(0);
 }
 const num = (name: keyof typeof args) => {
@@ -63,15 +66,17 @@ const workers = Math.max(1, Math.floor(num('workers')));
 const dbFile = resolve(args.db!);
 mkdirSync(dirname(dbFile), { recursive: true });
 const log = (s: string) => console.error(s);
+const exportOnly = args['export-only'];
+const out = resolve(args.out ?? (exportOnly ? 'bench-results/export.json' : 'bench-results/latest.json'));
 const children: ChildProcess[] = [];
 const cleanup = () => children.forEach((c) => c.kill());
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 
 // 1. Import speed on a sample, then the full data set (kept between runs unless --rebuild).
-log(`import speed: ${args['import-sample']} patients x ${spec.observationsPerPatient} observations, raw insert vs importer`);
-const importSpeed = args.quick ? { resources: 0, rawPerSecond: 0, importPerSecond: 0, ratio: 0 } : await measureImportSpeed(dirname(dbFile), spec, num('import-sample'));
-log(`  raw ${importSpeed.rawPerSecond}/s, importer ${importSpeed.importPerSecond}/s, ratio ${importSpeed.ratio}`);
+if (!exportOnly) log(`import speed: ${args['import-sample']} patients x ${spec.observationsPerPatient} observations, raw insert vs importer`);
+const importSpeed = args.quick || exportOnly ? { resources: 0, rawPerSecond: 0, importPerSecond: 0, ratio: 0 } : await measureImportSpeed(dirname(dbFile), spec, num('import-sample'));
+if (!exportOnly) log(`  raw ${importSpeed.rawPerSecond}/s, importer ${importSpeed.importPerSecond}/s, ratio ${importSpeed.ratio}`);
 let build: { resources: number; seconds: number } | undefined;
 if (args.rebuild || !existsSync(dbFile)) {
   log(`building ${dbFile}: ${spec.patients} patients x ${spec.observationsPerPatient} observations`);
@@ -127,6 +132,18 @@ const searchPaths = searchPatients.map((p) => `/fhir/Observation?patient=${p}&ca
 // and the bare route, each in its own process.
 await new Promise<void>((resolve, reject) => createReadStream(dbFile, { highWaterMark: 1 << 22 }).on('data', () => undefined).on('end', resolve).on('error', reject));
 const PORT = 18080 + Math.floor(Math.random() * 1000);
+// Bulk export (8.): a server of its own on PORT + 7000, its files in a scratch directory removed afterwards.
+const runExportBench = () =>
+  benchExport({ dbFile, port: PORT + 7000, dir: resolve(dirname(dbFile), 'export-scratch'), readPaths, pairs: Math.max(1, Math.floor(num('pairs'))), pairSeconds: num('pair-seconds'), connections, seconds, warmupSeconds, log });
+if (exportOnly) {
+  const exportResult = await runExportBench();
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, dataset: { patients: patientCount, observations: observationCount, seed: spec.seed }, settings: { connections, seconds, warmupSeconds }, export: exportResult }, null, 2)}\n`);
+  console.log(`\ndata: ${patientCount} patients, ${observationCount} observations (SQLite ${dbFile})`);
+  for (const line of exportLines(exportResult)) console.log(line);
+  console.log(`written to ${out}`);
+  process.exit(0);
+}
 const origin = `http://127.0.0.1:${PORT}`;
 const server = await startBenchServer({ dbFile, port: PORT, publicUrl: origin });
 children.push(server);
@@ -388,6 +405,9 @@ log(`  ${pollMicros.toFixed(1)} µs CPU per poll; every ${POLL_MS} ms that is ${
 const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, readPaths);
 cleanup();
 
+// 8. Bulk export (skipped with --quick), once the servers above are gone.
+const exportResult: ExportBenchResult | undefined = args.quick ? undefined : await runExportBench();
+
 const bareMean = (bareStart.rps + bareEnd.rps) / 2;
 const pairRatios = pairs.map((p) => p.read / p.bare);
 const drift = Math.abs(bareStart.rps - bareEnd.rps) / bareMean;
@@ -408,6 +428,7 @@ const result = {
   inProcessForeignCores: inproc.foreignCores,
   import: importSpeed,
   readBarePairs: pairs,
+  export: exportResult ?? null,
   ratios: {
     readOverBare: Number(median(pairs.length ? pairRatios : readOverBareRounds).toFixed(3)),
     readOverBarePairs: pairRatios.map((x) => Number(x.toFixed(3))),
@@ -431,11 +452,12 @@ const result = {
     refreshOverBare: ratio(refresh.rps, bareMean),
     codeExchangeOverBare: ratio(exchange.perSecond, bareMean),
     bareDrift: Number(drift.toFixed(3)),
+    exportOverRaw: exportResult?.overRaw ?? null,
+    exportReadSlowdown: exportResult?.reads.slowdown ?? null,
   },
-  targets: { readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readTripletCpuOnOverOff: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
-  trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !inproc.contended,
+  targets: { exportOverRaw: 0.5, exportReadSlowdown: '< 0.10', exportPeakMemory: 'flat: the full export peaks about as high as a fifth of it', readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readTripletCpuOnOverOff: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
+  trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !inproc.contended && !exportResult?.contended,
 };
-const out = resolve(args.out!);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -463,6 +485,7 @@ console.log(
   `read CPU, on/off at once ${result.ratios.readCpuOnOverOff}  (rounds ${simultaneous.map((p) => (p.on / p.off).toFixed(3)).join(', ')}; twin/on ${result.ratios.readCpuTwinOverOn}; want within 5%)`,
 );
 console.log(`token: client_credentials ${cc.rps}/s = ${result.ratios.clientCredentialsOverBare} of bare (target >= 0.1); refresh ${refresh.rps}/s = ${result.ratios.refreshOverBare}; code exchange ${exchange.perSecond}/s = ${result.ratios.codeExchangeOverBare}`);
+if (exportResult) for (const line of exportLines(exportResult)) console.log(line);
 console.log(`bare drift start→end   ${(drift * 100).toFixed(1)}%${result.trustworthy ? '' : '  (run flagged: drift > 5%, foreign load, or errors over 0.1% of requests)'}`);
 console.log(`written to ${out}`);
 process.exit(0);

@@ -49,7 +49,9 @@ export async function exportPage(kysely: Kysely<Database>, q: ExportPageQuery): 
     if (after) query = query.where('r.rid', '>', after.rid);
     query = query.orderBy('r.rid');
   } else {
-    if (after) query = query.where((eb) => eb.or([eb('r.last_updated', '>', after.lastUpdated), eb.and([eb('r.last_updated', '=', after.lastUpdated), eb('r.rid', '>', after.rid)])]));
+    // A row value, not `a > x or (a = x and b > y)`: SQLite starts the index range at the key only for the row value;
+    // with the OR every page scanned the type's index from its start (a 1M-row type: ~100 ms a page by mid-type).
+    if (after) query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('r.last_updated', 'r.rid'), '>', tuple(after.lastUpdated, after.rid)));
     query = query.orderBy('r.last_updated').orderBy('r.rid');
   }
   const rows = await query.limit(q.count).execute();
