@@ -49,7 +49,9 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
         userCode: payload.userCode ? tokenHash(payload.userCode) : null,
         accountId: payload.accountId ?? null,
         clientId: payload.clientId ?? (this.#model === 'Client' ? id : null),
-        expiresAt: typeof expiresIn === 'number' && expiresIn > 0 ? Math.floor(Date.now() / 1000) + expiresIn : null,
+        // The payload's own exp when it has one: "now + expiresIn" could land a second after it (a second boundary
+        // between the two clocks), and a revoked token's tombstone then told an expiry one second late.
+        expiresAt: typeof payload.exp === 'number' ? payload.exp : typeof expiresIn === 'number' && expiresIn > 0 ? Math.floor(Date.now() / 1000) + expiresIn : null,
       });
     }
     async #find(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
