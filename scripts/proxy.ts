@@ -102,7 +102,7 @@ async function run(cmd: Command, portal: PortalServices): Promise<number> {
         process.stderr.write(known ? `proxy: relation ${cmd.id} was revoked already\n` : `proxy: there is no relation ${cmd.id}\n`);
         return 1;
       }
-      console.log(`Revoked relation ${cmd.id}.${r.grantIds.length ? ` ${r.grantIds.length} connected app(s) will be disconnected by the server's next expiry sweep.` : ''}`);
+      console.log(`Revoked relation ${cmd.id}.${r.grantIds.length ? ` ${r.grantIds.length} connected app(s) lose access now: running servers refuse their tokens within REVOCATION_POLL_MS, and their next expiry sweep removes the grants.` : ''}`);
       return 0;
     }
     case 'list': {

@@ -150,8 +150,9 @@ export class TokenResolver {
       scope,
       patient: extra.patient,
       fhirUser: extra.fhirUser,
-      // A cached token stops working when the grant's access ends, not only when the token expires.
-      exp: Math.min(at.exp, endsAt === undefined ? Infinity : Math.floor(endsAt / 1000)),
+      // A cached token stops working when the grant's access ends, not only when the token expires: at that
+      // millisecond (exp is in seconds; a fraction keeps the end exact rather than up to a second early).
+      exp: Math.min(at.exp, endsAt === undefined ? Infinity : endsAt / 1000),
       tokenHash: hash,
       fhirBaseUrl: this.opts.fhirBaseUrl,
     });

@@ -10,6 +10,7 @@ import { namePublicClientOnRefresh } from './public-refresh.js';
 import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } from './authorization-errors.js';
 import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
 import { prepareClientMetadata, presentRegisteredScope, sentMetadata } from './registration.js';
+import { refuseEndedGrant, type AccessEndsAt } from './ended-grants.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
 export interface AccountInfo {
@@ -43,6 +44,8 @@ export interface ProviderDeps {
   readonly errorPage: ErrorPageOptions;
   /** Sandbox mode: launch drills may shorten access-token lifetimes */
   readonly sandbox: boolean;
+  /** When a grant's access ends by itself (proxy end, chosen duration): no code exchange or refresh after it */
+  readonly accessEndsAt?: AccessEndsAt;
 }
 
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'] as const;
@@ -117,7 +120,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     scopes: [...STATIC_SCOPES],
     claims: { openid: ['sub'], fhirUser: ['fhirUser'], profile: ['name'] },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (ctx, sub, token) => {
+      // At the token endpoint `token` is the code or refresh token being redeemed, before any new token is made.
+      if (token && deps.accessEndsAt && ctx.oidc?.route === 'token') await refuseEndedGrant(deps.accessEndsAt, token);
       const account = await deps.accounts.findAccount(sub);
       if (!account) return undefined;
       return {

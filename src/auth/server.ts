@@ -91,6 +91,7 @@ export async function createAuthServer(
     sessionIdleSeconds: config.sessionIdleSeconds,
     errorPage: { sandbox: config.sandbox, siteName: config.siteName },
     sandbox: config.sandbox,
+    ...(deps.accessEndsAt ? { accessEndsAt: deps.accessEndsAt } : {}),
   });
   resolver = new TokenResolver(provider, revocations, {
     fhirBaseUrl: config.fhirBaseUrl,

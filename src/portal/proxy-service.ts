@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { AccountStore } from '../store/accounts.js';
 import { AppLinkStore } from '../store/app-links.js';
 import { ProxyRelationStore, type ProxyRelation } from '../store/proxy-relations.js';
+import { RevocationLog } from '../store/revocations.js';
 import type { Database, ProxyRelationship } from '../store/schema.js';
 import { systemClock, type Clock } from './clock.js';
 import type { PatientRecords } from './patient-records.js';
@@ -60,12 +61,14 @@ export class ProxyService {
   readonly #relations: ProxyRelationStore;
   readonly #accounts: AccountStore;
   readonly #links: AppLinkStore;
+  readonly #revocations: RevocationLog;
 
   constructor(private readonly deps: ProxyServiceDeps) {
     this.#now = deps.now ?? systemClock;
     this.#relations = new ProxyRelationStore(deps.k);
     this.#accounts = new AccountStore(deps.k);
     this.#links = new AppLinkStore(deps.k);
+    this.#revocations = new RevocationLog({ kysely: deps.k });
   }
 
   async grant(input: GrantInput): Promise<ProxyRelation> {
@@ -95,11 +98,17 @@ export class ProxyService {
     });
   }
 
-  /** Ends the relation now; returns the live grants made through it, for the caller to revoke at once. */
+  /**
+   * Ends the relation now; returns the live grants made through it, for the caller to revoke at once. Their tokens
+   * stop at once wherever they are cached: every instance polls the revocation log, evicts the grants named there,
+   * and looking them up again finds the relation ended. (The sweep removes the grants themselves later.)
+   */
   async revoke(id: string): Promise<{ readonly revoked: boolean; readonly grantIds: readonly string[] }> {
     const revoked = await this.#relations.revoke(id, this.#now());
     const links = await this.#links.findByProxyRelation(id);
-    return { revoked, grantIds: links.filter((l) => l.revokedAt === null).map((l) => l.grantId) };
+    const grantIds = links.filter((l) => l.revokedAt === null).map((l) => l.grantId);
+    if (revoked) for (const grantId of grantIds) await this.#revocations.record({ grantId });
+    return { revoked, grantIds };
   }
 
   async find(id: string): Promise<ProxyRelation | undefined> {

@@ -9,7 +9,8 @@ export interface RevocationEvent {
 }
 
 export class RevocationLog {
-  constructor(private readonly db: Db) {}
+  // Only the query builder: the operator scripts record revocations through a bare connection too.
+  constructor(private readonly db: Pick<Db, 'kysely'>) {}
 
   async record(e: { grantId?: string; tokenHash?: string }): Promise<void> {
     await this.db.kysely.insertInto('revocation_event').values({ grant_id: e.grantId ?? null, token_hash: e.tokenHash ?? null, at: Date.now() }).execute();
