@@ -10,6 +10,7 @@ import { namePublicClientOnRefresh } from './public-refresh.js';
 import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } from './authorization-errors.js';
 import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
 import { prepareClientMetadata, presentRegisteredScope, sentMetadata } from './registration.js';
+import { CLOCK_TOLERANCE_SECONDS, assertClientAssertion } from './client-assertion.js';
 import { refuseEndedGrant, type AccessEndsAt } from './ended-grants.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
@@ -175,6 +176,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
       idTokenSigningAlgValues: ['RS256', 'ES256'],
     },
     pkce: { required: () => true },
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
     // One grant per authorization: the launch context is keyed by grant, and consent is asked every time.
     loadExistingGrant: async (ctx) => {
       const grantId = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;

@@ -1,5 +1,6 @@
 // Assembles the patient portal: account services over the database, the pages (interaction, account, connected
 // apps), their security layer, and the housekeeping that ends access on time (chosen durations, proxy end dates).
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { AuthServer } from '../auth/server.js';
@@ -44,6 +45,13 @@ export interface PortalOptions {
   readonly clock?: Clock;
 }
 
+export interface PortalMountOptions {
+  readonly services: PortalAppServices;
+  readonly auth: AuthServer;
+  /** Where the forms' rate limits are counted (shared by every instance) */
+  readonly rateLimitStore: FastifyRateLimitStoreCtor;
+}
+
 /**
  * The account services (shared with the operator scripts, see services.ts) with the sandbox outbox as their mailer;
  * made before the authorization server, which needs the account directory.
@@ -58,7 +66,7 @@ export function portalServices(opts: PortalOptions & { log?: InfoLogger }) {
 export type PortalAppServices = ReturnType<typeof portalServices>;
 
 /** Mounts the portal; `services` were made first, because the authorization server needs their account directory. */
-export async function createPortal(app: FastifyInstance, opts: PortalOptions & { services: PortalAppServices; auth: AuthServer }): Promise<Portal> {
+export async function createPortal(app: FastifyInstance, opts: PortalOptions & PortalMountOptions): Promise<Portal> {
   const { config, auth, services: s } = opts;
   const sessions = new PortalSessions(new PortalSessionStore(opts.db), { idleMs: config.sessionIdleSeconds * 1000, clock: s.now });
   const deps: PortalDeps = {
@@ -90,7 +98,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
   };
 
   await app.register(async (web) => {
-    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies });
+    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies, rateLimitStore: opts.rateLimitStore });
     // A stale form (CSRF), too many attempts, or a fault of ours: a page in the portal's words.
     const PORTAL_TEXT = {
       'stale-form': 'This form is out of date or was sent from another site. Go back, reload the page and try again.',
@@ -126,6 +134,11 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     await sessions.sweep();
     return { expiredLinks, proxyGrants: proxy.revokedGrants.length };
   };
+  // oidc-provider ends grants by itself too (a replayed code, a reused refresh token, sign-out of a session-bound
+  // grant): the connected-apps page must stop listing those apps as connected.
+  auth.provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
+    void s.appLinks.revoke(grantId, s.now()).catch((err: unknown) => app.log.warn({ err, grantId }, 'ending the app link of a revoked grant failed'));
+  });
   const timer = setInterval(() => void sweep().catch((err: unknown) => app.log.warn({ err }, 'portal expiry sweep failed')), 60_000);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
