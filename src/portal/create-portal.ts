@@ -1,6 +1,5 @@
 // Assembles the patient portal: account services over the database, the pages (interaction, account, connected
 // apps), their security layer, and the housekeeping that ends access on time (chosen durations, proxy end dates).
-import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { AuthServer } from '../auth/server.js';
@@ -45,13 +44,6 @@ export interface PortalOptions {
   readonly clock?: Clock;
 }
 
-export interface PortalMountOptions {
-  readonly services: PortalAppServices;
-  readonly auth: AuthServer;
-  /** Where the forms' rate limits are counted (shared by every instance) */
-  readonly rateLimitStore: FastifyRateLimitStoreCtor;
-}
-
 /**
  * The account services (shared with the operator scripts, see services.ts) with the sandbox outbox as their mailer;
  * made before the authorization server, which needs the account directory.
@@ -66,7 +58,7 @@ export function portalServices(opts: PortalOptions & { log?: InfoLogger }) {
 export type PortalAppServices = ReturnType<typeof portalServices>;
 
 /** Mounts the portal; `services` were made first, because the authorization server needs their account directory. */
-export async function createPortal(app: FastifyInstance, opts: PortalOptions & PortalMountOptions): Promise<Portal> {
+export async function createPortal(app: FastifyInstance, opts: PortalOptions & { services: PortalAppServices; auth: AuthServer }): Promise<Portal> {
   const { config, auth, services: s } = opts;
   const sessions = new PortalSessions(new PortalSessionStore(opts.db), { idleMs: config.sessionIdleSeconds * 1000, clock: s.now });
   const deps: PortalDeps = {
@@ -98,7 +90,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & P
   };
 
   await app.register(async (web) => {
-    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies, rateLimitStore: opts.rateLimitStore });
+    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies });
     // A stale form (CSRF), too many attempts, or a fault of ours: a page in the portal's words.
     const PORTAL_TEXT = {
       'stale-form': 'This form is out of date or was sent from another site. Go back, reload the page and try again.',
