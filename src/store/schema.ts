@@ -206,18 +206,41 @@ export interface AppLinkTable {
 
 export type AuditInteraction = 'read' | 'vread' | 'search' | 'history' | 'everything' | 'export' | 'create' | 'update' | 'delete';
 
+/**
+ * One row of the audit trail: a FHIR access (event null: resource_type, interaction and status set) or a security
+ * event (sign-in, consent, token, ...: event, outcome and actor set). Each row's hash chains it to the row before
+ * (src/store/audit-chain.ts); the columns are nullable because the two kinds fill different ones.
+ */
 export interface AuditEventTable {
   id: Generated<number>;
   at: number;
-  client_id: string;
+  client_id: string | null;
   grant_id: string | null;
   account_id: string | null;
   patient_id: string | null;
-  resource_type: string;
-  interaction: AuditInteraction;
+  resource_type: string | null;
+  interaction: AuditInteraction | null;
   resource_id: string | null;
   /** HTTP status of the answer */
-  status: number;
+  status: number | null;
+  /** Security event code (src/audit/security-log.ts); null for a FHIR access */
+  event: string | null;
+  /** Who acted, as people know them (a username, `cli:<os user>`); never a secret */
+  actor: string | null;
+  /** 'success' | 'failure' for a security event */
+  outcome: string | null;
+  /** JSON object with the event's particulars (never a token, password or code) */
+  detail: string | null;
+  /** SHA-256(previous row's hash || this row's chained columns); null only for a row written outside the chain */
+  hash: Uint8Array | null;
+}
+
+/** The chain's head, one row (id 1): the last chained row, its hash and the row count. Appends lock it. */
+export interface AuditChainHeadTable {
+  id: number;
+  last_id: number;
+  last_hash: Uint8Array;
+  rows: number;
 }
 
 export interface Database {
@@ -240,6 +263,7 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   app_links: AppLinkTable;
   audit_events: AuditEventTable;
+  audit_chain_head: AuditChainHeadTable;
   portal_sessions: PortalSessionTable;
   export_jobs: ExportJobTable;
   export_files: ExportFileTable;

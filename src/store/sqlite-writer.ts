@@ -20,6 +20,8 @@ const db = new Database(workerData.filename, { fileMustExist: true });
 for (const a of workerData.attach) db.prepare('attach database ? as ' + a.schema).run(a.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
+// SQL functions the statements use (the audit chain's, see src/store/audit-chain.ts), registered on this connection.
+if (workerData.setup) new Function('db', 'require', workerData.setup)(db, require);
 const prepared = new Map();
 const statement = (sql) => {
   let s = prepared.get(sql);
@@ -63,10 +65,14 @@ export interface SqliteWriter {
   close(): Promise<void>;
 }
 
-/** `attach`: databases the thread's connection attaches beside the main file (the audit file), so statements reach them unqualified. */
-export function startSqliteWriter(filename: string, attach: readonly Attachment[] = []): SqliteWriter {
+/**
+ * `attach`: databases the thread's connection attaches beside the main file (the audit file), so statements reach them
+ * unqualified. `setup`: the body of a function (db, require) run once on the thread's connection, e.g. to register SQL
+ * functions.
+ */
+export function startSqliteWriter(filename: string, attach: readonly Attachment[] = [], setup?: string): SqliteWriter {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename, attach }, execArgv: [] });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, filename, attach, setup }, execArgv: [] });
   type Waiter = { resolve: () => void; reject: (err: Error) => void };
   const pending = new Map<number, readonly Waiter[]>();
   let nextId = 0;
