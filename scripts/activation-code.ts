@@ -2,8 +2,6 @@
 // the clinic to hand over. The code is printed once; the database keeps only its hash.
 import { parseArgs } from 'node:util';
 import { runMain, withStore } from './cli.js';
-import { UnknownPatientError } from '../src/portal/activation.js';
-import { createPortalServices } from '../src/portal/services.js';
 
 const USAGE = `usage: npm run activation-code -- PATIENT_ID
 
@@ -36,6 +34,7 @@ function parse(): string {
 
 async function main(): Promise<number> {
   const patientId = parse();
+  const [{ UnknownPatientError }, { createPortalServices }] = await Promise.all([import('../src/portal/activation.js'), import('../src/portal/services.js')]);
   return withStore(usageError, async ({ db, fhir }) => {
     const portal = createPortalServices({ db, fhir });
     try {

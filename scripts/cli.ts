@@ -1,10 +1,10 @@
 // What every command-line tool shares: configuration from the environment (a bad value is a usage error, exit 2),
 // the migrated database and FHIR service, closing them whatever happens, and the exit code of `main`.
+// The database and FHIR modules are imported only once the arguments are known to be good: a usage error then
+// answers at once instead of after loading the drivers and the whole FHIR layer.
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
-import { FhirService } from '../src/fhir/service.js';
-import { openDb, type Db } from '../src/store/db.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { ResourceStore } from '../src/store/resources.js';
+import type { FhirService } from '../src/fhir/service.js';
+import type { Db } from '../src/store/db.js';
 
 export interface Store {
   readonly config: Config;
@@ -21,6 +21,12 @@ export async function withStore(usageError: (message: string) => never, work: (s
     if (err instanceof ConfigError) usageError(err.message);
     throw err;
   }
+  const [{ openDb }, { migrateToLatest }, { FhirService }, { ResourceStore }] = await Promise.all([
+    import('../src/store/db.js'),
+    import('../src/store/migrate.js'),
+    import('../src/fhir/service.js'),
+    import('../src/store/resources.js'),
+  ]);
   const db = openDb(config.database);
   try {
     await migrateToLatest(db);

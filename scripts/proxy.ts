@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { runMain, withStore } from './cli.js';
 import { PROXY_REASON_TEXT } from '../src/portal/proxy-policy.js';
 import { isRelationship, ProxyError, RELATIONSHIPS } from '../src/portal/proxy-service.js';
-import { createPortalServices, type PortalServices } from '../src/portal/services.js';
+import type { PortalServices } from '../src/portal/services.js';
 
 const USAGE = `usage: npm run proxy -- COMMAND ...
 
@@ -122,6 +122,7 @@ async function run(cmd: Command, portal: PortalServices): Promise<number> {
 
 async function main(): Promise<number> {
   const cmd = parseCommand(process.argv.slice(2));
+  const { createPortalServices } = await import('../src/portal/services.js');
   return withStore(usageError, async ({ db, fhir }) => {
     try {
       return await run(cmd, createPortalServices({ db, fhir }));
