@@ -30,6 +30,17 @@ export type RevocationListener = (e: { grantId?: string; tokenHash?: string }) =
 // Tokens whose removal means "revoked" for the FHIR API (and leaves a tombstone saying so).
 const ACCESS_MODELS = new Set(['AccessToken', 'ClientCredentials']);
 
+/**
+ * An interaction keeps who signed in inside it (its session once resumed, its result just after the sign-in form):
+ * stored in account_id too, so ending an account's sign-ins can find the ones in progress.
+ */
+function signedInAccount(model: string, payload: AdapterPayload): string | undefined {
+  if (model !== 'Interaction') return undefined;
+  const p = payload as { session?: { accountId?: unknown }; result?: { login?: { accountId?: unknown } } };
+  const id = p.result?.login?.accountId ?? p.session?.accountId;
+  return typeof id === 'string' ? id : undefined;
+}
+
 export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListener): AdapterFactory {
   return class KyselyAdapter implements Adapter {
     readonly #model: string;
@@ -47,7 +58,7 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
         grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ? tokenHash(payload.userCode) : null,
-        accountId: payload.accountId ?? null,
+        accountId: payload.accountId ?? signedInAccount(this.#model, payload) ?? null,
         clientId: payload.clientId ?? (this.#model === 'Client' ? id : null),
         // The payload's own exp when it has one: "now + expiresIn" could land a second after it (a second boundary
         // between the two clocks), and a revoked token's tombstone then told an expiry one second late.

@@ -11,6 +11,7 @@ import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } fr
 import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
 import { prepareClientMetadata, presentRegisteredScope, sentMetadata } from './registration.js';
 import { CLOCK_TOLERANCE_SECONDS, assertClientAssertion } from './client-assertion.js';
+import { denyFraming } from './page-framing.js';
 import { refuseEndedGrant, type AccessEndsAt } from './ended-grants.js';
 
 /** Who a signed-in account is, for the ID token; the portal (next issue) supplies the real directory. */
@@ -224,6 +225,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.use(namePublicClientOnRefresh(provider));
   provider.use(explainAuthorizationRedirects);
   provider.use(presentRegisteredScope);
+  provider.use(denyFraming);
 
   // SMART token-response members that oidc-provider does not know: added to the finished body for the code
   // exchange and for refresh alike (both expose the grant).

@@ -1,6 +1,7 @@
 // Portal pages outside an app's authorization: sign in and out, sign-up (with an activation code, or for adults by
 // matching their record), forgotten passwords, and the sandbox mailbox.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { afterPasswordReset } from './password-changed.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
 import { idleNotice, signInFailureDelay } from './presenters.js';
 import {
@@ -30,7 +31,9 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
   const limited = { config: { rateLimit: { max: deps.signInRateLimit, timeWindow: 60_000 } } };
   const links = { signUpUrl: '/portal/signup', forgotPasswordUrl: '/portal/forgot', signInUrl: '/portal/login', selfSignUpUrl: '/portal/signup/self', resetPasswordUrl: '/portal/reset' };
-  const startSession = async (reply: FastifyReply, accountId: string, to: string) => {
+  // A new session id at every sign-in; the one this browser carried (if any) ends, so no id outlives a sign-in.
+  const startSession = async (req: FastifyRequest, reply: FastifyReply, accountId: string, to: string) => {
+    await deps.sessions.end(req.cookies[SESSION_COOKIE]);
     reply.setCookie(SESSION_COOKIE, await deps.sessions.start(accountId), sessionCookieOptions(deps.secureCookies));
     return reply.redirect(to, 303);
   };
@@ -52,7 +55,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       const action = `/portal/login?next=${encodeURIComponent(safeNext(req.query.next))}`;
       return html(reply, 401, renderSignIn({ ...site, csrfToken: reply.generateCsrf(), action, ...links, error, username }));
     }
-    return startSession(reply, result.account.id, safeNext(req.query.next));
+    return startSession(req, reply, result.account.id, safeNext(req.query.next));
   });
 
   app.post('/portal/logout', { preHandler: app.csrfProtection }, async (req, reply) => {
@@ -91,7 +94,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       for (const p of result.problems) errors[p.field === 'code' ? 'activationCode' : p.field === 'password' ? 'newPassword' : (p.field as SignUpField)] = p.message;
       return signUpPage(reply, 400, b, errors);
     }
-    return startSession(reply, result.account.id, '/portal/apps');
+    return startSession(req, reply, result.account.id, '/portal/apps');
   });
 
   // Adults without a code: their details must match exactly one record.
@@ -133,7 +136,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       for (const p of result.problems) errors[p.field === 'identity' ? 'identifier' : p.field === 'password' ? 'newPassword' : (p.field as SelfSignUpField)] = p.message;
       return selfPage(reply, 400, b, errors);
     }
-    return startSession(reply, result.account.id, '/portal/apps');
+    return startSession(req, reply, result.account.id, '/portal/apps');
   });
 
   app.get('/portal/forgot', async (_req, reply) =>
@@ -161,7 +164,8 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       for (const p of result.problems) if (p.field === 'password') errors.newPassword = p.message;
       return resetPage(reply, 400, b, { ...(codeProblem ? { error: codeProblem.message } : {}), errors });
     }
-    return startSession(reply, result.account.id, '/portal/apps');
+    await afterPasswordReset(deps, result.account);
+    return startSession(req, reply, result.account.id, '/portal/apps?notice=password-changed');
   });
 
   const outbox = deps.outbox;

@@ -6,6 +6,7 @@ import type { StoredAuditEvent } from '../store/audit-log.js';
 import type { AccessiblePatient, PortalAccount } from './account-directory.js';
 import { previewCounts, recordReach } from './consent.js';
 import { dataKindText, groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval, type PermissionGroupKey } from './permissions.js';
+import { PASSWORD_CHANGED_NOTICE } from './password-changed.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
 import { clientApp, labelFor, personRelationship } from './presenters.js';
 import { renderConnectedApps, renderMessage, type AccessLogEntry, type ConnectedAppModel } from './views.js';
@@ -13,6 +14,13 @@ import { renderConnectedApps, renderMessage, type AccessLogEntry, type Connected
 type Form = Record<string, string | string[] | undefined>;
 
 const ACTION_TEXT: Readonly<Record<string, string>> = { read: 'Read', vread: 'Read', search: 'Searched', history: 'Read history', everything: 'Read the whole record', create: 'Added', update: 'Changed', delete: 'Deleted' };
+/** What the page says after an action that came back to it (?notice=…). */
+const NOTICES: Readonly<Record<string, string>> = {
+  removed: 'Access was removed. The app can no longer see the record.',
+  changed: 'Saved. The app now sees only what is ticked.',
+  'password-changed': PASSWORD_CHANGED_NOTICE,
+};
+
 export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const site = { siteName: deps.siteName };
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).type('text/html; charset=utf-8').send(body);
@@ -70,7 +78,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
         accessLog: events.map((e) => logEntry(e, record.name)),
       });
     }
-    const notice = req.query.notice === 'removed' ? 'Access was removed. The app can no longer see the record.' : req.query.notice === 'changed' ? 'Saved. The app now sees only what is ticked.' : undefined;
+    const notice = req.query.notice === undefined ? undefined : NOTICES[req.query.notice];
     return html(
       reply,
       200,

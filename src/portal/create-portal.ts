@@ -3,6 +3,7 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { AuthServer } from '../auth/server.js';
+import { endSignIns } from '../auth/sign-ins.js';
 import type { Config } from '../config.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Db } from '../store/db.js';
@@ -65,6 +66,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     provider: auth.provider,
     contexts: auth.contexts,
     revokeGrant: (grantId) => auth.revokeGrant(grantId),
+    endSignIns: (accountId) => endSignIns({ models: auth.models, revokeGrant: (grantId) => auth.revokeGrant(grantId) }, accountId),
     narrowGrant: (grantId, scope) => auth.narrowGrant(grantId, scope),
     directory: s.directory,
     accounts: s.accounts,

@@ -156,6 +156,8 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
         const error = result.reason === 'locked' ? 'Too many attempts. Wait 15 minutes, then try again.' : 'The username or password is not right.';
         return html(reply, 401, signInPage(d, app_.name, reply.generateCsrf(), { error, username }));
       }
+      // A new portal session id at sign-in; the one this browser carried ends (no id outlives a sign-in).
+      await deps.sessions.end(req.cookies[SESSION_COOKIE]);
       const sid = await deps.sessions.start(result.account.id);
       reply.setCookie(SESSION_COOKIE, sid, sessionCookieOptions(deps.secureCookies));
       return finish(req, reply, { login: { accountId: result.account.id } });

@@ -21,6 +21,8 @@ export interface PortalDeps {
   readonly revokeGrant: (grantId: string) => Promise<void>;
   /** After narrowing: refresh tokens take the narrower scope, every instance re-reads the grant */
   readonly narrowGrant: (grantId: string, scope: string) => Promise<void>;
+  /** Ends the account's sign-ins at the authorization server (sessions, authorizations in progress); returns grants that ended with them */
+  readonly endSignIns: (accountId: string) => Promise<readonly string[]>;
   readonly directory: PortalAccountDirectory;
   readonly accounts: AccountService;
   readonly activation: ActivationService;

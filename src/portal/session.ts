@@ -53,6 +53,11 @@ export class PortalSessions {
     if (cookie) await this.store.delete(sha256(cookie));
   }
 
+  /** Ends every session of the account, in every browser; returns how many there were. */
+  async endAllFor(accountId: string): Promise<number> {
+    return this.store.deleteForAccount(accountId);
+  }
+
   /** Housekeeping: rows of sessions nobody came back to. */
   async sweep(): Promise<number> {
     return this.store.deleteIdleSince(this.opts.clock() - this.opts.idleMs);

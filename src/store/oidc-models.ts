@@ -125,6 +125,18 @@ export class OidcModelStore {
     return rows.map((r) => ({ clientId: r.id, payload: JSON.parse(r.payload) as Record<string, unknown> }));
   }
 
+  /** The payloads of one account's rows of `model` (sessions, interactions). */
+  async payloadsForAccount(model: string, accountId: string): Promise<Record<string, unknown>[]> {
+    const rows = await this.db.kysely.selectFrom('oidc_model').select('payload').where('model', '=', model).where('account_id', '=', accountId).execute();
+    return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+  }
+
+  /** Deletes one account's rows of `model`; returns how many. */
+  async deleteForAccount(model: string, accountId: string): Promise<number> {
+    const r = await this.db.kysely.deleteFrom('oidc_model').where('model', '=', model).where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async grantsForAccount(accountId: string): Promise<GrantRow[]> {
     const rows = await this.db.kysely
       .selectFrom('oidc_model')

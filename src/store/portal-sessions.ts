@@ -27,6 +27,12 @@ export class PortalSessionStore {
     await this.db.kysely.deleteFrom('portal_sessions').where('id_hash', '=', idHash).execute();
   }
 
+  /** Every session of one account (a password reset signs it out everywhere); returns how many. */
+  async deleteForAccount(accountId: string): Promise<number> {
+    const r = await this.db.kysely.deleteFrom('portal_sessions').where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async deleteIdleSince(cutoff: number): Promise<number> {
     const r = await this.db.kysely.deleteFrom('portal_sessions').where('last_seen_at', '<', cutoff).executeTakeFirst();
     return Number(r.numDeletedRows);
