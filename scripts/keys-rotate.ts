@@ -5,6 +5,8 @@ import { rotateKeys } from '../src/auth/keys.js';
 import { openDb } from '../src/store/db.js';
 import { KeyStore } from '../src/store/keys.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { AuditLogStore } from '../src/store/audit-log.js';
+import { SecurityLog, cliActor } from '../src/audit/security-log.js';
 
 // The longest-lived token a signing key signs is the ID token (1 hour); keep a day of margin for clock skew and
 // instances that restart late.
@@ -15,6 +17,8 @@ try {
   const db = openDb(config.database);
   await migrateToLatest(db);
   const { added, retiring } = await rotateKeys(new KeyStore(db), KEEP_SECONDS);
+  // Key ids only: they are published in the JWKS anyway.
+  await new SecurityLog(new AuditLogStore(db)).record({ event: 'keys.rotated', actor: cliActor(), detail: { added: added.join(' '), retiring: retiring.join(' ') } });
   await db.close();
   console.log(`Added signing keys: ${added.join(', ')}`);
   console.log(retiring.length ? `Still published until ${new Date(Date.now() + KEEP_SECONDS * 1000).toISOString()}, then removed: ${retiring.join(', ')}` : 'No earlier keys were active.');

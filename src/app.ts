@@ -16,6 +16,11 @@ import { sandboxPlugin } from './sandbox/plugin.js';
 import { ExportJobStore } from './store/export-jobs.js';
 import { ExportRunner } from './bulk/export-runner.js';
 import { BulkExportService } from './bulk/export-service.js';
+import { limitAuthEndpoints } from './auth/endpoint-limits.js';
+import { registerOverloadShedding } from './overload.js';
+import { sharedRateLimitStore } from './rate-limit/fastify-store.js';
+import { RequestLimiter } from './rate-limit/limiter.js';
+import { RateLimitStore } from './store/rate-limits.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -48,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
   });
+  // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).
+  await registerOverloadShedding(server, { maxEventLoopDelayMs: config.overloadEventLoopDelayMs });
   const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
@@ -55,8 +62,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Real time, not the portal's clock: a token is refused once its access has ended in the world.
   const accessEndsAt = (grantId: string) => grantAccessEndsAt(services, grantId, Date.now());
   // A deleted client's connected-app rows end with its grants.
-  const onClientDeleted = async (clientId: string, at: number) => void (await services.appLinks.revokeAllForClient(clientId, at));
-  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt, onClientDeleted });
+  const onClientDeleted = async (clientId: string, at: number) => {
+    await services.appLinks.revokeAllForClient(clientId, at);
+    await services.security.record({ event: 'client.deleted', clientId });
+  };
+  // Rate limits are counted in the database, so they hold across WORKERS and instances; on the portal's clock.
+  const limiter = new RequestLimiter(new RateLimitStore(db.kysely), services.now);
+  const rateLimitStore = sharedRateLimitStore(limiter);
+  if (!deps.openFhir) {
+    // Before createAuthServer mounts the provider: its hook takes /auth requests out of Fastify's hands.
+    limitAuthEndpoints(server, limiter, {
+      tokenPerAddress: config.tokenRateLimit,
+      tokenPerClient: config.tokenClientRateLimit,
+      registrationPerAddress: config.registrationRateLimit,
+      windowMs: 60_000,
+    });
+  }
+  const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt, onClientDeleted, security: services.security });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,
     softwareVersion: pkg.version,
@@ -80,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       })
     : undefined;
   if (audit) server.addHook('onClose', async () => audit.close());
+  server.addHook('onClose', async () => services.security.close());
 
   // Bulk export: jobs live in the database, so this instance runs its share and answers for all of them.
   const exportJobs = new ExportJobStore(db);
@@ -120,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         }
       : {}),
   });
-  const portal = auth ? await createPortal(server, { config, db, fhir, services, auth, ...(deps.clock ? { clock: deps.clock } : {}) }) : undefined;
+  const portal = auth ? await createPortal(server, { config, db, fhir, services, auth, rateLimitStore, ...(deps.clock ? { clock: deps.clock } : {}) }) : undefined;
   if (auth) {
     if (config.sandbox) {
       await server.register(sandboxPlugin, {
@@ -134,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         cookieSecret: auth.cookieSecret,
         secureCookies: config.publicUrl.startsWith('https:'),
         clock: services.now,
+        rateLimitStore,
       });
     }
     // SMART context-passthrough-style: colours and fonts an embedded app can use to match us.

@@ -34,6 +34,14 @@ export interface Config {
   readonly sessionIdleSeconds: number;
   /** Sign-in, sign-up and password-reset form posts allowed per minute from one address */
   readonly signInRateLimit: number;
+  /** Token, introspection and revocation requests allowed per minute from one address; 0 = no limit */
+  readonly tokenRateLimit: number;
+  /** The same requests allowed per minute for one client_id, from all addresses together; 0 = no limit */
+  readonly tokenClientRateLimit: number;
+  /** Dynamic registration requests (/auth/reg) allowed per minute from one address; 0 = no limit */
+  readonly registrationRateLimit: number;
+  /** Answer new requests 503 while the event loop's mean delay exceeds this (ms); 0 = never */
+  readonly overloadEventLoopDelayMs: number;
   /** Hospital name shown on the portal pages */
   readonly siteName: string;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
@@ -134,6 +142,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     staleMs: whole('EXPORT_STALE_SECONDS', 30, 1, 3_600) * 1000,
     maxJobsPerClient: whole('EXPORT_MAX_JOBS_PER_CLIENT', 5, 1, 100),
   };
+  const tokenRateLimit = whole('TOKEN_RATE_LIMIT', 300, 0, 1_000_000_000);
+  const tokenClientRateLimit = whole('TOKEN_CLIENT_RATE_LIMIT', 600, 0, 1_000_000_000);
+  const registrationRateLimit = whole('REGISTRATION_RATE_LIMIT', 30, 0, 1_000_000_000);
+  const overloadEventLoopDelayMs = whole('OVERLOAD_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     export: Object.freeze(exportConfig),
@@ -150,6 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revocationPollMs,
     sessionIdleSeconds,
     signInRateLimit,
+    tokenRateLimit,
+    tokenClientRateLimit,
+    registrationRateLimit,
+    overloadEventLoopDelayMs,
     siteName,
     workers,
     resourceCacheBytes: Math.round(resourceCacheMb * MB),

@@ -17,7 +17,7 @@ export interface BenchServerOptions {
 
 export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', PUBLIC_URL: o.publicUrl, ...o.env },
+    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', TOKEN_RATE_LIMIT: '1000000000', TOKEN_CLIENT_RATE_LIMIT: '1000000000', REGISTRATION_RATE_LIMIT: '1000000000', PUBLIC_URL: o.publicUrl, ...o.env },
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(o.cwd ? { cwd: o.cwd } : {}),
   });

@@ -21,6 +21,8 @@ import { mountProvider } from './mount.js';
 import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
 import { resourceScopesSupported } from './scopes-supported.js';
 import { tokenStatus, type TokenStatus } from './token-status.js';
+import { recordProviderEvents } from './provider-events.js';
+import type { SecurityRecorder } from '../audit/security-log.js';
 
 export interface AuthServer {
   readonly provider: Provider;
@@ -29,8 +31,8 @@ export interface AuthServer {
   readonly models: OidcModelStore;
   readonly endpoints: Endpoints;
   readonly security: ReturnType<typeof capabilitySecurity>;
-  /** Revokes a grant and every token issued under it, on every instance */
-  revokeGrant(grantId: string): Promise<void>;
+  /** Revokes a grant and every token issued under it, on every instance; recorded in the audit trail with its cause */
+  revokeGrant(grantId: string, cause?: GrantRevocationCause): Promise<void>;
   /**
    * After a grant was narrowed to `scope`: its refresh tokens carry the narrower scope from now on, and every
    * instance drops its cached access tokens of the grant and re-reads it.
@@ -49,6 +51,13 @@ export interface AuthServer {
   readonly cookieSecret: string;
 }
 
+/** Why a grant was revoked and who did it, for the audit trail */
+export interface GrantRevocationCause {
+  readonly reason: string;
+  /** The username of the person who asked for it, when a person did */
+  readonly actor?: string;
+}
+
 export const SCOPES_SUPPORTED = [...STATIC_SCOPES, ...resourceScopesSupported()];
 
 export async function createAuthServer(
@@ -60,6 +69,8 @@ export async function createAuthServer(
     accessEndsAt?: (grantId: string) => Promise<number | undefined>;
     /** After a client was deleted (here or by RFC 7592 DELETE) and its grants revoked */
     onClientDeleted?: (clientId: string, at: number) => Promise<void>;
+    /** Where token, grant and client events are recorded (the audit trail) */
+    security?: SecurityRecorder;
   },
 ): Promise<AuthServer> {
   const { config, db } = deps;
@@ -93,6 +104,7 @@ export async function createAuthServer(
     sandbox: config.sandbox,
     ...(deps.accessEndsAt ? { accessEndsAt: deps.accessEndsAt } : {}),
   });
+  if (deps.security) recordProviderEvents(provider, deps.security, app.log);
   resolver = new TokenResolver(provider, revocations, {
     fhirBaseUrl: config.fhirBaseUrl,
     pollMs: config.revocationPollMs,
@@ -122,7 +134,7 @@ export async function createAuthServer(
     resolver?.stop();
   });
 
-  const revokeGrant = async (grantId: string) => {
+  const revokeGrant = async (grantId: string, cause?: GrantRevocationCause) => {
     await Promise.all([
       provider.AccessToken.adapter.revokeByGrantId(grantId),
       provider.RefreshToken.adapter.revokeByGrantId(grantId),
@@ -130,6 +142,16 @@ export async function createAuthServer(
     ]);
     const grant = await provider.Grant.find(grantId);
     await grant?.destroy();
+    if (grant) {
+      await deps.security?.record({
+        event: 'grant.revoked',
+        clientId: grant.clientId ?? null,
+        grantId,
+        accountId: grant.accountId ?? null,
+        actor: cause?.actor ?? null,
+        ...(cause ? { detail: { reason: cause.reason } } : {}),
+      });
+    }
     await contexts.delete(grantId);
     resolver!.evictGrant(grantId);
     await revocations.record({ grantId });
@@ -144,7 +166,7 @@ export async function createAuthServer(
   const removal: ClientRemovalDeps = {
     provider,
     records: new ClientRecordStore(db),
-    revokeGrant,
+    revokeGrant: (grantId) => revokeGrant(grantId, { reason: 'client-deleted' }),
     tokenRevoked: async (tokenHash) => {
       resolver!.evictToken(tokenHash);
       await revocations.record({ tokenHash });

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { afterPasswordReset } from './password-changed.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
+import { recordReset, recordResetRequest, recordSignIn, recordSignOut, recordSignUp } from './security-events.js';
 import { idleNotice, signInFailureDelay } from './presenters.js';
 import {
   renderForgotPassword,
@@ -49,6 +50,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   app.post<{ Querystring: { next?: string }; Body: Form }>('/portal/login', { preHandler: app.csrfProtection, ...limited }, async (req, reply) => {
     const username = field(req.body, 'username');
     const result = await deps.directory.authenticate(username, field(req.body, 'password'));
+    await recordSignIn(deps, req, 'portal', username, result);
     if (!result.ok) {
       await signInFailureDelay();
       const error = result.reason === 'locked' ? 'Too many attempts. Wait 15 minutes, then try again.' : 'The username or password is not right.';
@@ -59,7 +61,9 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   });
 
   app.post('/portal/logout', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const session = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
     await deps.sessions.end(req.cookies[SESSION_COOKIE]);
+    if (session.state === 'active') await recordSignOut(deps, req, await deps.accounts.findById(session.accountId));
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/portal/login?out=1', 303);
   });
@@ -89,6 +93,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       password: field(b, 'newPassword'),
       email: field(b, 'email') || null,
     });
+    await recordSignUp(deps, req, 'activation-code', result);
     if (!result.ok) {
       const errors: FieldErrors<SignUpField> = {};
       for (const p of result.problems) errors[p.field === 'code' ? 'activationCode' : p.field === 'password' ? 'newPassword' : (p.field as SignUpField)] = p.message;
@@ -131,6 +136,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
       password: field(b, 'newPassword'),
       email: field(b, 'email') || null,
     });
+    await recordSignUp(deps, req, 'self', result);
     if (!result.ok) {
       const errors: FieldErrors<SelfSignUpField> = {};
       for (const p of result.problems) errors[p.field === 'identity' ? 'identifier' : p.field === 'password' ? 'newPassword' : (p.field as SelfSignUpField)] = p.message;
@@ -145,6 +151,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   app.post<{ Body: Form }>('/portal/forgot', { preHandler: app.csrfProtection, ...limited }, async (req, reply) => {
     // The same answer whether or not an account matched.
     await deps.resets.requestReset(field(req.body, 'login'));
+    await recordResetRequest(deps, req, field(req.body, 'login'));
     return html(reply, 200, renderForgotPassword({ ...site, csrfToken: reply.generateCsrf(), action: '/portal/forgot', ...links, sent: true }));
   });
 
@@ -158,6 +165,7 @@ export async function accountRoutes(app: FastifyInstance, deps: PortalDeps): Pro
   app.post<{ Body: Form }>('/portal/reset', { preHandler: app.csrfProtection, ...limited }, async (req, reply) => {
     const b = req.body;
     const result = await deps.resets.resetPassword({ username: field(b, 'username'), code: field(b, 'code'), newPassword: field(b, 'newPassword') });
+    await recordReset(deps, req, field(b, 'username'), result);
     if (!result.ok) {
       const codeProblem = result.problems.find((p) => p.field === 'code');
       const errors: Record<string, string> = {};

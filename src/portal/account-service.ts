@@ -1,9 +1,11 @@
 // Signing in, with a throttle: after 5 wrong passwords in a row an account is locked for 15 minutes, and while
-// locked even the right password fails. Unknown usernames get the same treatment (a hash of the same cost, a
-// failure counter of their own), so neither the answer nor its timing says whether an account exists.
+// locked even the right password fails. Unknown usernames get the same treatment (a hash of the same cost, the same
+// failure counter), so neither the answer nor its timing says whether an account exists. The counters are kept per
+// username in the shared rate-limit table, so every instance and worker sees the same count and the same lock.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AccountStore, normalizeUsername, type Account } from '../store/accounts.js';
+import { RateLimitStore } from '../store/rate-limits.js';
 import type { AccountRole, Database } from '../store/schema.js';
 import { systemClock, MINUTE_MS, type Clock } from './clock.js';
 import { credentialProblems, USERNAME_TAKEN, type CredentialProblem } from './credentials.js';
@@ -18,8 +20,6 @@ export interface AccountServiceOptions {
   /** How long a lock lasts (default 15 minutes) */
   readonly lockMs?: number;
   readonly hashParams?: ScryptParams;
-  /** How many unknown usernames' failure counters to remember (default 10,000; oldest forgotten first) */
-  readonly maxTrackedUnknown?: number;
 }
 
 export interface NewAccountInput {
@@ -36,25 +36,8 @@ export interface NewAccountInput {
 
 export type CreateResult = { readonly ok: true; readonly account: Account } | { readonly ok: false; readonly problems: readonly CredentialProblem[] };
 
-/** Failure counters for usernames that have no account, kept like an account's so lockout looks the same. */
-class UnknownUserThrottle {
-  readonly #entries = new Map<string, { failures: number; lockedUntil: number | null }>();
-  constructor(private readonly max: number) {}
-
-  /** Counts a failure; true when the name is (now) locked. */
-  fail(name: string, now: number, maxFailures: number, lockMs: number): boolean {
-    let e = this.#entries.get(name);
-    if (e?.lockedUntil != null && e.lockedUntil > now) return true;
-    if (!e || (e.lockedUntil != null && e.lockedUntil <= now)) e = { failures: 0, lockedUntil: null };
-    e.failures += 1;
-    if (e.failures >= maxFailures) e.lockedUntil = now + lockMs;
-    // Re-inserting moves the name to the young end, so the oldest names are the ones forgotten.
-    this.#entries.delete(name);
-    if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(name, e);
-    return e.lockedUntil !== null;
-  }
-}
+/** Bucket of the sign-in failure counters (keyed by normalized username) in the rate-limit table */
+const SIGNIN_FAILURES = 'signin-failures';
 
 export class AccountService {
   readonly #accounts: AccountStore;
@@ -62,7 +45,7 @@ export class AccountService {
   readonly #maxFailures: number;
   readonly #lockMs: number;
   readonly #params: ScryptParams;
-  readonly #unknown: UnknownUserThrottle;
+  readonly #failures: RateLimitStore;
   #dummyHash: Promise<string> | undefined;
 
   constructor(
@@ -74,7 +57,7 @@ export class AccountService {
     this.#maxFailures = opts.maxFailures ?? 5;
     this.#lockMs = opts.lockMs ?? 15 * MINUTE_MS;
     this.#params = opts.hashParams ?? DEFAULT_PARAMS;
-    this.#unknown = new UnknownUserThrottle(opts.maxTrackedUnknown ?? 10_000);
+    this.#failures = new RateLimitStore(k);
   }
 
   get now(): Clock {
@@ -100,23 +83,29 @@ export class AccountService {
     const name = normalizeUsername(username);
     const account = name ? await this.#accounts.findByUsername(name) : undefined;
     const now = this.#now();
-    if (!account) {
-      await verifyPassword(password, await this.#dummy());
-      return { ok: false, reason: this.#unknown.fail(name, now, this.#maxFailures, this.#lockMs) ? 'locked' : 'invalid' };
+    // Verify even when locked or unknown: every attempt must cost the same time.
+    const match = await verifyPassword(password, account ? account.passwordHash : await this.#dummy());
+    if (!account || !match) {
+      // Once the count reaches maxFailures it stays there until the lock ends: attempts during a lock do not extend it.
+      const c = await this.#failures.hit(SIGNIN_FAILURES, name, { windowMs: this.#lockMs, cap: this.#maxFailures, sliding: true }, now);
+      return { ok: false, reason: c.hits >= this.#maxFailures ? 'locked' : 'invalid' };
     }
-    const lockExpired = account.lockedUntil !== null && account.lockedUntil <= now;
-    const locked = account.lockedUntil !== null && !lockExpired;
-    if (lockExpired) await this.#accounts.clearFailures(account.id);
-    // Verify even when locked: a locked account must cost the same time as any other attempt.
-    const match = await verifyPassword(password, account.passwordHash);
-    if (locked) return { ok: false, reason: 'locked' };
-    if (!match) {
-      const r = await this.#accounts.recordFailure(account.id, this.#maxFailures, now + this.#lockMs);
-      return { ok: false, reason: r?.lockedUntil != null && r.lockedUntil > now ? 'locked' : 'invalid' };
-    }
-    if (account.failedLogins > 0 && !lockExpired) await this.#accounts.clearFailures(account.id);
+    const failures = await this.#failures.read(SIGNIN_FAILURES, name, now);
+    if (failures && failures.hits >= this.#maxFailures) return { ok: false, reason: 'locked' };
+    if (failures) await this.#failures.clear(SIGNIN_FAILURES, name);
     if (needsRehash(account.passwordHash, this.#params)) await this.#accounts.replaceHash(account.id, account.passwordHash, await this.hash(password));
     return { ok: true, account: (await this.#accounts.findById(account.id)) ?? account };
+  }
+
+  /** Failed sign-ins in a row of `username` still counted, and until when it is locked (null: not locked). */
+  async failures(username: string): Promise<{ readonly count: number; readonly lockedUntil: number | null }> {
+    const c = await this.#failures.read(SIGNIN_FAILURES, normalizeUsername(username), this.#now());
+    return { count: c?.hits ?? 0, lockedUntil: c && c.hits >= this.#maxFailures ? c.resetAt : null };
+  }
+
+  /** Forgets the failures of `username`, lifting a lock (a password reset proved control some other way). */
+  async clearFailures(username: string): Promise<void> {
+    await this.#failures.clear(SIGNIN_FAILURES, normalizeUsername(username));
   }
 
   async findById(id: string): Promise<Account | undefined> {

@@ -8,6 +8,7 @@ import { previewCounts, recordReach } from './consent.js';
 import { dataKindText, groupsForScopes, parsePermissionForm, scopeGroups, scopesForApproval, type PermissionGroupKey } from './permissions.js';
 import { PASSWORD_CHANGED_NOTICE } from './password-changed.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
+import { recordNarrowed } from './security-events.js';
 import { clientApp, labelFor, personRelationship } from './presenters.js';
 import { renderConnectedApps, renderMessage, type AccessLogEntry, type ConnectedAppModel } from './views.js';
 
@@ -91,7 +92,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     if (!account) return reply;
     const found = await controlledLink(account, req.params.grantId);
     if (!found) return html(reply, 404, renderMessage({ ...site, title: 'Not found', text: 'That app is not connected to a record you manage.', tone: 'error' }));
-    await deps.revokeGrant(found.link.grantId);
+    await deps.revokeGrant(found.link.grantId, { reason: 'removed-in-portal', actor: account.username });
     await deps.appLinks.revoke(found.link.grantId, deps.clock());
     return reply.redirect('/portal/apps?notice=removed', 303);
   });
@@ -106,7 +107,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     const { granted, dropped } = scopesForApproval(current, keptGroupKeys, recordReach(found.record.allowedTypes));
     // Nothing left to see: that is removing the app.
     if (!granted.some((s) => scopeGroups(s).length)) {
-      await deps.revokeGrant(found.link.grantId);
+      await deps.revokeGrant(found.link.grantId, { reason: 'removed-in-portal', actor: account.username });
       await deps.appLinks.revoke(found.link.grantId, deps.clock());
       return reply.redirect('/portal/apps?notice=removed', 303);
     }
@@ -123,6 +124,7 @@ export async function appsRoutes(app: FastifyInstance, deps: PortalDeps): Promis
     await deps.appLinks.updateScope(found.link.grantId, granted.join(' '));
     // Live tokens of the grant are re-read with the narrower scope on every instance; refreshes carry it too.
     await deps.narrowGrant(found.link.grantId, granted.join(' '));
+    await recordNarrowed(deps, account, found.link, { granted, dropped });
     return reply.redirect('/portal/apps?notice=changed', 303);
   });
 }

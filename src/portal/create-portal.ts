@@ -1,5 +1,6 @@
 // Assembles the patient portal: account services over the database, the pages (interaction, account, connected
 // apps), their security layer, and the housekeeping that ends access on time (chosen durations, proxy end dates).
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { AuthServer } from '../auth/server.js';
@@ -45,6 +46,13 @@ export interface PortalOptions {
   readonly clock?: Clock;
 }
 
+export interface PortalMountOptions {
+  readonly services: PortalAppServices;
+  readonly auth: AuthServer;
+  /** Where the forms' rate limits are counted (shared by every instance) */
+  readonly rateLimitStore: FastifyRateLimitStoreCtor;
+}
+
 /**
  * The account services (shared with the operator scripts, see services.ts) with the sandbox outbox as their mailer;
  * made before the authorization server, which needs the account directory.
@@ -59,13 +67,13 @@ export function portalServices(opts: PortalOptions & { log?: InfoLogger }) {
 export type PortalAppServices = ReturnType<typeof portalServices>;
 
 /** Mounts the portal; `services` were made first, because the authorization server needs their account directory. */
-export async function createPortal(app: FastifyInstance, opts: PortalOptions & { services: PortalAppServices; auth: AuthServer }): Promise<Portal> {
+export async function createPortal(app: FastifyInstance, opts: PortalOptions & PortalMountOptions): Promise<Portal> {
   const { config, auth, services: s } = opts;
   const sessions = new PortalSessions(new PortalSessionStore(opts.db), { idleMs: config.sessionIdleSeconds * 1000, clock: s.now });
   const deps: PortalDeps = {
     provider: auth.provider,
     contexts: auth.contexts,
-    revokeGrant: (grantId) => auth.revokeGrant(grantId),
+    revokeGrant: (grantId, cause) => auth.revokeGrant(grantId, cause),
     endSignIns: (accountId) => endSignIns({ models: auth.models, revokeGrant: (grantId) => auth.revokeGrant(grantId) }, accountId),
     narrowGrant: (grantId, scope) => auth.narrowGrant(grantId, scope),
     directory: s.directory,
@@ -76,6 +84,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
     sessions,
     appLinks: s.appLinks,
     auditLog: s.auditLog,
+    security: s.security,
     mailer: s.outbox,
     sandbox: config.sandbox,
     ...(config.sandbox ? { outbox: s.outbox } : {}),
@@ -92,7 +101,7 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
   };
 
   await app.register(async (web) => {
-    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies });
+    await registerWebSecurity(web, { cookieSecret: deps.cookieSecret, secureCookies: deps.secureCookies, rateLimitStore: opts.rateLimitStore });
     // A stale form (CSRF), too many attempts, or a fault of ours: a page in the portal's words.
     const PORTAL_TEXT = {
       'stale-form': 'This form is out of date or was sent from another site. Go back, reload the page and try again.',
@@ -115,14 +124,14 @@ export async function createPortal(app: FastifyInstance, opts: PortalOptions & {
 
   const sweep = async () => {
     const now = s.now();
-    const proxy = await s.proxies.expireDue(now, (grantId) => auth.revokeGrant(grantId));
+    const proxy = await s.proxies.expireDue(now, (grantId) => auth.revokeGrant(grantId, { reason: 'proxy-access-ended' }));
     let expiredLinks = 0;
     // Chosen durations that ran out, and proxy access that ended or narrowed (a child turning 13).
     const due = [...(await s.appLinks.listExpired(now)), ...(await s.appLinks.listLiveThroughProxies())];
     for (const link of due) {
       const ends = await linkAccessEndsAt(s, link, now);
       if (ends === undefined || ends > now) continue;
-      await auth.revokeGrant(link.grantId);
+      await auth.revokeGrant(link.grantId, { reason: 'access-ended' });
       if (await s.appLinks.revoke(link.grantId, now)) expiredLinks++;
     }
     await sessions.sweep();

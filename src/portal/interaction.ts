@@ -10,6 +10,7 @@ import { parsePermissionForm } from './permissions.js';
 import { SESSION_COOKIE, type PortalDeps } from './portal-deps.js';
 import { clientApp, idleNotice, labelFor, personRelationship, signInFailureDelay } from './presenters.js';
 import { renderConsent, renderMessage, renderPatientPicker, renderSignIn, type AppInfo } from './views.js';
+import { recordAutomaticSignIn, recordConsent, recordSignIn } from './security-events.js';
 import { sessionCookieOptions, setFormActionOrigins } from './web-security.js';
 import type { LaunchOptions } from '../store/smart-context.js';
 import type { AccessDuration, PermissionGroupKey } from './permissions.js';
@@ -79,7 +80,11 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
     if (d.prompt.name === 'login') {
       // The simulator's "sign in automatically as": the sandbox stands in for the EHR's own signed-in user.
       const signInAs = (await launchOptions(d))?.signInAs;
-      if (signInAs && (await directory.findAccount(signInAs))) return finish(req, reply, { login: { accountId: signInAs } });
+      const automatic = signInAs ? await directory.findAccount(signInAs) : undefined;
+      if (automatic) {
+        await recordAutomaticSignIn(deps, req, automatic, String(d.params.client_id));
+        return finish(req, reply, { login: { accountId: automatic.accountId } });
+      }
       // Already signed in to the portal in this browser: no second sign-in.
       const session = await deps.sessions.lookup(req.cookies[SESSION_COOKIE]);
       if (session.state === 'active' && (await directory.findAccount(session.accountId))) return finish(req, reply, { login: { accountId: session.accountId } });
@@ -149,6 +154,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       if (!d || d.prompt.name !== 'login') return expired(reply);
       const username = String(req.body.username ?? '');
       const result = await directory.authenticate(username, String(req.body.password ?? ''));
+      await recordSignIn(deps, req, 'authorization', username, result, String(d.params.client_id));
       if (!result.ok) {
         await signInFailureDelay();
         const app_ = await appOf(d);
@@ -190,7 +196,11 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
 
   /** The patient's answer on the consent page (or the simulator's, decided in advance): a grant, or access_denied. */
   async function decide(req: FastifyRequest, reply: FastifyReply, d: Interaction, answer: ConsentAnswer) {
-    if (answer.decision !== 'allow') return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
+    if (answer.decision !== 'allow') {
+      const who = await directory.findAccount(String(d.session?.accountId));
+      await recordConsent(deps, 'denied', { account: who, clientId: String(d.params.client_id), patientId: selectedPatient(d) ?? (await launchPatient(d)), requested: requested(d) });
+      return finish(req, reply, { error: 'access_denied', error_description: 'The user denied access' });
+    }
     const account = await directory.findAccount(String(d.session?.accountId));
     if (!account) return expired(reply);
     const record = await recordFor(d, account);
@@ -254,6 +264,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: PortalDeps):
       });
       await notifyNewLink(deps, account, record, (await appOf(d)).name).catch((err: unknown) => req.log.warn({ err }, 'new-link e-mail failed'));
     }
+    await recordConsent(deps, 'given', { account, clientId, patientId: record?.id, grantId, requested: wanted, granted: approval.scopes, duration });
     return finish(req, reply, { consent: { grantId } });
   }
 }

@@ -109,6 +109,7 @@ export class PasswordResetService {
       return true;
     });
     if (!done) return failed;
+    await this.deps.accounts.clearFailures(account.username);
     return { ok: true, account: (await this.#accounts.findById(account.id)) ?? account };
   }
 }

@@ -2,6 +2,8 @@
 import type Provider from 'oidc-provider';
 import type { AppLinkStore } from '../store/app-links.js';
 import type { AuditLogStore } from '../store/audit-log.js';
+import type { GrantRevocationCause } from '../auth/server.js';
+import type { SecurityRecorder } from '../audit/security-log.js';
 import type { ResourceStore } from '../store/resources.js';
 import type { SmartContextStore } from '../store/smart-context.js';
 import type { AccountService } from './account-service.js';
@@ -17,8 +19,8 @@ import type { PortalSessions } from './session.js';
 export interface PortalDeps {
   readonly provider: Provider;
   readonly contexts: SmartContextStore;
-  /** Revokes a grant and all its tokens on every instance */
-  readonly revokeGrant: (grantId: string) => Promise<void>;
+  /** Revokes a grant and all its tokens on every instance (recorded in the audit trail with its cause) */
+  readonly revokeGrant: (grantId: string, cause?: GrantRevocationCause) => Promise<void>;
   /** After narrowing: refresh tokens take the narrower scope, every instance re-reads the grant */
   readonly narrowGrant: (grantId: string, scope: string) => Promise<void>;
   /** Ends the account's sign-ins at the authorization server (sessions, authorizations in progress); returns grants that ended with them */
@@ -31,6 +33,8 @@ export interface PortalDeps {
   readonly sessions: PortalSessions;
   readonly appLinks: AppLinkStore;
   readonly auditLog: AuditLogStore;
+  /** Sign-ins, sign-ups, password resets, consents and grant changes go into the audit trail through it */
+  readonly security: SecurityRecorder;
   readonly mailer: Mailer;
   /** Sandbox mode: launches from the simulator may sign in and answer consent by themselves (their LaunchOptions) */
   readonly sandbox: boolean;

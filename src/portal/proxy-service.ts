@@ -11,6 +11,7 @@ import type { Database, ProxyRelationship } from '../store/schema.js';
 import { systemClock, type Clock } from './clock.js';
 import type { PatientRecords } from './patient-records.js';
 import { proxyAccess, relationshipProblem, type ProxyAccess, type ProxyReason } from './proxy-policy.js';
+import { cliActor, type SecurityRecorder } from '../audit/security-log.js';
 
 export const RELATIONSHIPS: readonly ProxyRelationship[] = ['parent', 'guardian', 'legal-authorization'];
 
@@ -54,6 +55,8 @@ export interface ProxyServiceDeps {
   readonly k: Kysely<Database>;
   readonly patients: PatientRecords;
   readonly now?: Clock;
+  /** Where relations made, revoked and ended are recorded (the audit trail). Operators make and revoke them from the command line. */
+  readonly security?: SecurityRecorder;
 }
 
 export class ProxyService {
@@ -86,7 +89,7 @@ export class ProxyService {
     if (problem) throw new ProxyError(problem);
     const current = (await this.#relations.listForHolder(holder.id)).filter((r) => r.patientId === patient.id && r.revokedAt === null && (r.endsAt === null || r.endsAt > now));
     if (current.length) throw new ProxyError(`${holder.username} already has a ${current[0]!.relationship} relation to ${patient.id} (${current[0]!.id}); revoke it first`);
-    return this.#relations.insert({
+    const relation = await this.#relations.insert({
       id: randomUUID(),
       holderAccountId: holder.id,
       patientId: patient.id,
@@ -96,6 +99,14 @@ export class ProxyService {
       createdAt: now,
       note: input.note ?? null,
     });
+    await this.deps.security?.record({
+      event: 'proxy.created',
+      actor: cliActor(),
+      accountId: holder.id,
+      patientId: patient.id,
+      detail: { relationId: relation.id, holder: holder.username, relationship: relation.relationship, from: new Date(relation.startsAt).toISOString(), until: until === null ? null : new Date(until).toISOString() },
+    });
+    return relation;
   }
 
   /**
@@ -108,6 +119,16 @@ export class ProxyService {
     const links = await this.#links.findByProxyRelation(id);
     const grantIds = links.filter((l) => l.revokedAt === null).map((l) => l.grantId);
     if (revoked) for (const grantId of grantIds) await this.#revocations.record({ grantId });
+    if (revoked) {
+      const relation = await this.#relations.find(id);
+      await this.deps.security?.record({
+        event: 'proxy.revoked',
+        actor: cliActor(),
+        accountId: relation?.holderAccountId ?? null,
+        patientId: relation?.patientId ?? null,
+        detail: { relationId: id, liveGrants: grantIds.length },
+      });
+    }
     return { revoked, grantIds };
   }
 
@@ -156,6 +177,19 @@ export class ProxyService {
       } catch (err) {
         failed.push({ grantId: link.grantId, error: err instanceof Error ? err.message : String(err) });
       }
+    }
+    // A revocation was recorded when the operator made it; an end date or an 18th birthday is recorded here, once:
+    // the grants it ended are revoked now, so the next sweep finds none through the relation.
+    for (const [relationId, reason] of ended) {
+      if (reason === 'revoked') continue;
+      const relation = relations.get(relationId);
+      const through = links.filter((l) => l.proxyRelationId === relationId).map((l) => l.grantId);
+      await this.deps.security?.record({
+        event: 'proxy.expired',
+        accountId: relation?.holderAccountId ?? null,
+        patientId: relation?.patientId ?? null,
+        detail: { relationId, reason, grantsRevoked: through.filter((g) => revokedGrants.includes(g)).length },
+      });
     }
     return { ended: [...ended].map(([relationId, reason]) => ({ relationId, reason })), revokedGrants, failed };
   }

@@ -2,6 +2,7 @@
 import type { FhirService } from '../fhir/service.js';
 import { AppLinkStore } from '../store/app-links.js';
 import { AuditLogStore } from '../store/audit-log.js';
+import { SecurityLog } from '../audit/security-log.js';
 import type { Db } from '../store/db.js';
 import { AccountService, type AccountServiceOptions } from './account-service.js';
 import { PortalAccountDirectory } from './account-directory.js';
@@ -24,6 +25,8 @@ export interface PortalServices {
   readonly mailer: Mailer;
   readonly appLinks: AppLinkStore;
   readonly auditLog: AuditLogStore;
+  /** Security events (sign-in, consent, proxy relations, ...) into the same audit trail */
+  readonly security: SecurityLog;
 }
 
 export interface PortalServicesDeps {
@@ -45,7 +48,9 @@ export function createPortalServices(deps: PortalServicesDeps): PortalServices {
   const accounts = new AccountService(k, { ...deps.accountOptions, now });
   const patients = new PatientRecords(deps.fhir);
   const mailer = deps.mailer ?? new OutboxMailer(k, deps.log, now);
-  const proxies = new ProxyService({ k, patients, now });
+  const auditLog = new AuditLogStore(deps.db);
+  const security = new SecurityLog(auditLog);
+  const proxies = new ProxyService({ k, patients, now, security });
   return {
     accounts,
     patients,
@@ -56,6 +61,7 @@ export function createPortalServices(deps: PortalServicesDeps): PortalServices {
     directory: new PortalAccountDirectory({ accounts, patients, proxies, now }),
     mailer,
     appLinks: new AppLinkStore(k),
-    auditLog: new AuditLogStore(deps.db),
+    auditLog,
+    security,
   };
 }

@@ -1,15 +1,18 @@
 // What every HTML page of ours gets: signed cookies, CSRF tokens on forms, security headers with a strict
-// Content-Security-Policy, no caching, and a rate limit that sign-in forms opt into.
+// Content-Security-Policy, no caching, and a rate limit that sign-in forms opt into (counted in the database).
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { addressKey } from '../rate-limit/limiter.js';
 
 export interface WebSecurityOptions {
   readonly cookieSecret: string;
   readonly secureCookies: boolean;
+  /** Where form rate limits are counted: the database (rate-limit/fastify-store.ts), shared by every instance */
+  readonly rateLimitStore: FastifyRateLimitStoreCtor;
 }
 
 /**
@@ -41,6 +44,8 @@ export async function registerWebSecurity(app: FastifyInstance, opts: WebSecurit
   });
   await app.register(rateLimit, {
     global: false,
+    store: opts.rateLimitStore,
+    keyGenerator: (req) => addressKey(req.ip),
     errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`Too many attempts from this network. Wait ${Math.ceil(ctx.ttl / 1000)} seconds, then try again.`), { statusCode: 429 }),
   });
   app.addHook('onRequest', async (_req, reply) => {

@@ -1,5 +1,6 @@
 // The developer sandbox (SANDBOX=true only): pages for registering apps, simulating launches with failure drills and
 // inspecting tokens, the JSON launch endpoint for scripts, and the address the wrong-aud drill hands to apps.
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { AuthServer } from '../auth/server.js';
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   readonly cookieSecret: string;
   readonly secureCookies: boolean;
   readonly clock: () => number;
+  /** Where the forms' rate limits are counted (shared by every instance) */
+  readonly rateLimitStore: FastifyRateLimitStoreCtor;
 }
 
 /** Where the wrong-aud drill points apps: discovery answers there, but tokens are never issued for it. */
@@ -89,7 +92,7 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
     patients: new PatientDirectory(opts.fhir),
     directory: opts.directory,
     appLinks: opts.appLinks,
-    revokeGrant: (grantId) => auth.revokeGrant(grantId),
+    revokeGrant: (grantId) => auth.revokeGrant(grantId, { reason: 'sandbox-launch-page' }),
     tokenStatus: (token) => auth.tokenStatus(token),
     fhirBaseUrl: opts.fhirBaseUrl,
     smartConfigurationUrl: `${opts.fhirBaseUrl}/.well-known/smart-configuration`,
@@ -100,7 +103,7 @@ export async function sandboxPlugin(app: FastifyInstance, opts: SandboxOptions):
   };
 
   await app.register(async (web) => {
-    await registerWebSecurity(web, { cookieSecret: opts.cookieSecret, secureCookies: opts.secureCookies });
+    await registerWebSecurity(web, { cookieSecret: opts.cookieSecret, secureCookies: opts.secureCookies, rateLimitStore: opts.rateLimitStore });
     // Developers get a page that says what happened: a stale form, too many posts, a fault of ours.
     const SANDBOX_TEXT = {
       'stale-form': ['This form is out of date', 'The form was open too long or was sent from another site (its CSRF token did not match). Go back, reload the page and try again.'],

@@ -1,4 +1,5 @@
-// Portal accounts: rows in, rows out, and the atomic counters of the login throttle. No policy lives here.
+// Portal accounts: rows in, rows out. No policy lives here. (Sign-in failures are counted in the shared rate-limit
+// table, see portal/account-service.ts; the accounts table's failed_logins and locked_until columns are no longer used.)
 import type { Kysely, Selectable } from 'kysely';
 import type { AccountRole, AccountTable, Database } from './schema.js';
 
@@ -11,19 +12,15 @@ export interface Account {
   readonly fhirUser: string;
   readonly patientId: string | null;
   readonly role: AccountRole;
-  readonly failedLogins: number;
-  readonly lockedUntil: number | null;
   readonly createdAt: number;
   readonly passwordChangedAt: number;
 }
 
-/** A new account: everything but the counters and dates the store keeps from then on. */
-export type NewAccount = Omit<Account, 'failedLogins' | 'lockedUntil' | 'passwordChangedAt'>;
+/** A new account: everything but the dates the store keeps from then on. */
+export type NewAccount = Omit<Account, 'passwordChangedAt'>;
 
 /** Which unique rule an insert broke; the caller words the message. */
 export type AccountConflict = 'username' | 'patient' | 'id';
-
-const nullableNumber = (v: number | null): number | null => (v === null ? null : Number(v));
 
 function fromRow(r: Selectable<AccountTable>): Account {
   return {
@@ -35,8 +32,6 @@ function fromRow(r: Selectable<AccountTable>): Account {
     fhirUser: r.fhir_user,
     patientId: r.patient_id,
     role: r.role,
-    failedLogins: Number(r.failed_logins),
-    lockedUntil: nullableNumber(r.locked_until),
     createdAt: Number(r.created_at),
     passwordChangedAt: Number(r.password_changed_at),
   };
@@ -111,30 +106,11 @@ export class AccountStore {
     return undefined;
   }
 
-  /** Counts a failure atomically (concurrent attempts cannot lose one) and locks once `max` is reached. */
-  async recordFailure(id: string, max: number, lockUntil: number): Promise<{ failedLogins: number; lockedUntil: number | null } | undefined> {
-    const r = await this.k
-      .updateTable('accounts')
-      .set((eb) => ({
-        failed_logins: eb('failed_logins', '+', 1),
-        locked_until: eb.case().when('failed_logins', '>=', max - 1).then(lockUntil).else(eb.ref('locked_until')).end(),
-      }))
-      .where('id', '=', id)
-      .returning(['failed_logins', 'locked_until'])
-      .executeTakeFirst();
-    return r && { failedLogins: Number(r.failed_logins), lockedUntil: nullableNumber(r.locked_until) };
-  }
-
-  /** Back to a clean slate: after a success, or when a lock has run out. */
-  async clearFailures(id: string): Promise<void> {
-    await this.k.updateTable('accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
-  }
-
-  /** New password; also lifts a lock, since whoever sets it proved control some other way. */
+  /** New password (the caller lifts a sign-in lock: whoever sets it proved control some other way). */
   async setPassword(id: string, passwordHash: string, at: number): Promise<void> {
     await this.k
       .updateTable('accounts')
-      .set({ password_hash: passwordHash, password_changed_at: at, failed_logins: 0, locked_until: null })
+      .set({ password_hash: passwordHash, password_changed_at: at })
       .where('id', '=', id)
       .execute();
   }

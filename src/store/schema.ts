@@ -267,6 +267,15 @@ export interface Database {
   portal_sessions: PortalSessionTable;
   export_jobs: ExportJobTable;
   export_files: ExportFileTable;
+  rate_limits: RateLimitTable;
+}
+
+/** A shared counter: hits of `limit_key` in `bucket` until `reset_at` (ms since epoch), when it starts again. */
+export interface RateLimitTable {
+  bucket: string;
+  limit_key: string;
+  hits: number;
+  reset_at: number;
 }
 
 export interface PortalSessionTable {
