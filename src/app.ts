@@ -16,6 +16,7 @@ import { sandboxPlugin } from './sandbox/plugin.js';
 import { ExportJobStore } from './store/export-jobs.js';
 import { ExportRunner } from './bulk/export-runner.js';
 import { BulkExportService } from './bulk/export-service.js';
+import { loggerOptions } from './logging.js';
 import { limitAuthEndpoints } from './auth/endpoint-limits.js';
 import { registerOverloadShedding } from './overload.js';
 import { sharedRateLimitStore } from './rate-limit/fastify-store.js';
@@ -49,7 +50,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db } = deps;
   const server = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? loggerOptions(config.logLevel),
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
   });

@@ -39,7 +39,8 @@ const app = await buildExampleApp({
   clientId: config.clientId,
   ...(config.clientSecret ? { clientSecret: config.clientSecret } : {}),
   endpoints,
-  logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  // Request lines without the query string: /callback receives the authorization code and state there.
+  logger: { level: process.env.LOG_LEVEL ?? 'info', serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }) } },
 });
 await app.listen({ port: config.port, host: 'localhost' });
 console.log(`Example Lab Viewer: ${config.publicUrl} (FHIR server ${config.fhirBaseUrl}, client_id ${config.clientId})`);
