@@ -22,7 +22,9 @@ export type ChainBreakKind =
   | 'truncated'
   /** The head disagrees with the trail in another way (its hash or row count) */
   | 'head-mismatch'
-  | 'head-missing';
+  | 'head-missing'
+  /** The chain no longer passes through the anchor given (rewritten from there on, hashes recomputed) */
+  | 'anchor-mismatch';
 
 export interface ChainBreak {
   readonly kind: ChainBreakKind;
@@ -49,6 +51,11 @@ export interface VerifyOptions {
   readonly pageSize?: number;
   /** Called after each page with the rows checked so far */
   readonly onProgress?: (rows: number) => void;
+  /**
+   * A row's hash recorded earlier outside the database (e.g. the head printed by a former run): the chain up to that
+   * row must still end in it. Guards against a trail rewritten from some row on with every hash recomputed.
+   */
+  readonly anchor?: { readonly id: number; readonly hash: string };
 }
 
 /**
@@ -62,14 +69,14 @@ export async function verifyAuditChain(db: Db, opts: VerifyOptions = {}): Promis
     // read-only snapshot on PostgreSQL.
     await sql.raw(db.dialect === 'postgres' ? 'begin isolation level repeatable read read only' : 'begin').execute(conn);
     try {
-      return await walk(conn, pageSize, opts.onProgress);
+      return await walk(conn, pageSize, opts);
     } finally {
       await sql.raw('commit').execute(conn);
     }
   });
 }
 
-async function walk(k: Kysely<Database>, pageSize: number, onProgress?: (rows: number) => void): Promise<ChainReport> {
+async function walk(k: Kysely<Database>, pageSize: number, opts: VerifyOptions): Promise<ChainReport> {
   const head = await k.selectFrom('audit_chain_head').select(['last_id', 'last_hash', 'rows']).where('id', '=', 1).executeTakeFirst();
   const page = (afterId: number, limit: number) =>
     k
@@ -93,8 +100,14 @@ async function walk(k: Kysely<Database>, pageSize: number, onProgress?: (rows: n
       running = hash;
       lastId = id;
       rows++;
+      if (opts.anchor?.id === id && opts.anchor.hash.toLowerCase() !== hash.toString('hex')) {
+        return report({ kind: 'anchor-mismatch', rowId: id, message: `row ${id} no longer has the hash recorded for it (${opts.anchor.hash}): the trail was rewritten up to it with its hashes recomputed` });
+      }
     }
-    onProgress?.(rows);
+    opts.onProgress?.(rows);
+  }
+  if (opts.anchor && opts.anchor.id > lastId) {
+    return report({ kind: 'anchor-mismatch', rowId: null, message: `row ${opts.anchor.id}, recorded with hash ${opts.anchor.hash}, is no longer in the trail (it ends at row ${lastId})` });
   }
 
   if (!head) {
@@ -134,10 +147,10 @@ async function diagnose(k: Kysely<Database>, row: Row, running: Buffer, prevId: 
   const n = next[0];
   // Ids are appended without gaps (a gap among rows chained before migration 0013 only counts once the hash fails).
   const gap = id !== prevId + 1;
-  const missing = `rows ${prevId + 1}${id - 1 > prevId + 1 ? `-${id - 1}` : ''}`;
+  const missing = id - 1 > prevId + 1 ? `rows ${prevId + 1}-${id - 1} were` : `row ${prevId + 1} was`;
   // The next row still chains from this row's stored hash: this row's hash is the original, its predecessor is not.
   if (n && same(n.hash, linkHash(Buffer.from(row.hash), chainedValuesOf(n)))) {
-    if (gap) return { kind: 'deleted', rowId: id, message: `row ${id} chains from a row that is gone: ${missing} were deleted` };
+    if (gap) return { kind: 'deleted', rowId: id, message: `row ${id} chains from a row that is gone: ${missing} deleted` };
     return { kind: 'edited', rowId: id, message: `row ${id} does not match its hash: its content was changed (or the row before it was rewritten together with its hash)` };
   }
   // The next row chains from where this one should have: this row does not belong here.
@@ -147,7 +160,7 @@ async function diagnose(k: Kysely<Database>, row: Row, running: Buffer, prevId: 
     }
     return { kind: 'inserted', rowId: id, message: `row ${id} is not part of the chain: the rows before and after it chain to each other (it was inserted)` };
   }
-  if (gap) return { kind: 'deleted', rowId: id, message: `row ${id} does not follow row ${prevId || 'the start'}: ${missing} are missing (deleted), and later rows may be changed too` };
+  if (gap) return { kind: 'deleted', rowId: id, message: `row ${id} does not follow row ${prevId || 'the start'}: ${missing} deleted, and it or the rows after it may be changed too` };
   if (!n) return { kind: 'edited', rowId: id, message: `row ${id}, the last, does not match its hash: its content was changed` };
   return {
     kind: 'broken-link',
