@@ -23,7 +23,8 @@ const SCOPE = 'openid fhirUser launch/patient offline_access online_access patie
 const EVIL = 'https://evil.example';
 
 t.test('OAuth misuse at the authorization server', async (t) => {
-  const server = await startSmartServer(t);
+  // Many sign-ins in one minute from one address: above the default per-address limit on purpose.
+  const server = await startSmartServer(t, { env: { SIGNIN_RATE_LIMIT: '1000' } });
   const app = await registerClient(server, { client_name: 'Misuse App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', scope: SCOPE, post_logout_redirect_uris: ['http://127.0.0.1:9/signed-out'] });
   const other = await registerClient(server, { client_name: 'Other App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', scope: SCOPE });
   const confidential = await registerClient(server, { client_name: 'Other Confidential App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic', scope: SCOPE });

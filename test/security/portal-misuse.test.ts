@@ -4,23 +4,7 @@
 import t, { type Test } from 'tap';
 import { CookieJar } from '../helpers/browser-flow.js';
 import { REDIRECT, registerClient, startSmartServer } from '../helpers/smart-server.js';
-import { PASSWORD_CHANGED_NOTICE } from '../../src/portal/password-changed.js';
-import {
-  DANIEL,
-  FORM,
-  authorizeUrl,
-  browse,
-  cookieValue,
-  csrfOf,
-  fhirStatus,
-  formActionOf,
-  obtainCode,
-  portalSignIn,
-  postPage,
-  redeem,
-  routeTable,
-  tokenRequest,
-} from './misuse-helpers.js';
+import { DANIEL, authorizeUrl, browse, csrfOf, fhirStatus, formActionOf, obtainCode, portalSignIn, postPage, redeem, routeTable } from './misuse-helpers.js';
 
 const STALE_FORM = /out of date/;
 const SCOPE = 'openid fhirUser launch/patient offline_access online_access patient/*.rs';
@@ -78,7 +62,7 @@ t.test('misuse of the portal and sign-in pages', async (t) => {
     t.equal(await fhirStatus(server, live.tokens.access_token), 200, "the app's token still works");
     const removed = await postPage(`${server.base}${live.removeAction}`, live.jar, { _csrf: live.csrf });
     t.equal(removed.headers.get('location'), '/portal/apps?notice=removed', 'with its own token the form removes the app');
-    t.equal(await fhirStatus(server, live.tokens.access_token), 401);
+    t.equal(await fhirStatus(server, live.tokens.access_token), 401, 'and the token dies with it');
   });
 
   t.test('every form route in the route table refuses a post without a CSRF token, with a forged one or with another browser\'s', async (t) => {
