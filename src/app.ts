@@ -87,17 +87,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(auth ? { security: auth.security, bulkExport: true } : {}),
   });
 
-  // Audit events are written in batches; "last used" on the connected-apps page comes from the same batches.
+  // Each FHIR response waits for its audit event's commit, shared with every event recorded meanwhile (group commit,
+  // see fhir/audit.ts). "Last used" on the connected-apps page follows from the written events, off the response path:
+  // markUsed writes a grant at most once a minute, and a failure only leaves "last used" behind.
   const audit = auth
     ? new AuditBuffer({
-        flushMs: 250,
+        retryMs: 250,
         maxBatch: 2000,
         maxPending: 200_000,
+        failedStatus: 503,
         write: async (events: readonly AccessEvent[]) => {
           await services.auditLog.record(events);
           const lastUse = new Map<string, number>();
           for (const e of events) if (e.grantId) lastUse.set(e.grantId, Math.max(e.at, lastUse.get(e.grantId) ?? 0));
-          for (const [grantId, at] of lastUse) await services.appLinks.markUsed(grantId, at);
+          void (async () => {
+            for (const [grantId, at] of lastUse) await services.appLinks.markUsed(grantId, at);
+          })().catch((err: unknown) => server.log.warn({ err }, 'last-used time of a connected app not written'));
         },
         onError: (err, pending) => server.log.error({ err, pending }, 'audit write failed; events kept for the next attempt'),
       })

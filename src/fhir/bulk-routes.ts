@@ -8,7 +8,7 @@ import type { AccessGrant } from '../auth/access.js';
 import { paramsFromBody, paramsFromQuery } from '../bulk/export-params.js';
 import { FILE_PATH, STATUS_PATH, type BulkExportService } from '../bulk/export-service.js';
 import type { ExportJobKind } from '../store/schema.js';
-import type { AccessRecorder } from './audit.js';
+import { holdUntilAudited, type AccessRecorder } from './audit.js';
 import { FHIR_JSON } from './negotiation.js';
 import { FhirError, badRequest, operationOutcome, type Issue } from './outcome.js';
 import { queryPairs } from './plugin.js';
@@ -35,15 +35,17 @@ export function bulkRoutes(app: FastifyInstance, opts: BulkRouteOptions): void {
     if (!req.accessGrant) throw new FhirError(401, [{ severity: 'error', code: 'login', diagnostics: 'An access token is required' }]);
     return req.accessGrant;
   };
-  const audited = (type: (req: FastifyRequest) => string, id: (req: FastifyRequest) => string | null) => ({
-    onResponse: (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      const g = req.accessGrant;
-      if (g && opts.audit) {
-        opts.audit.record({ at: Date.now(), clientId: g.clientId, grantId: g.grantId ?? null, accountId: g.accountId ?? null, patientId: null, resourceType: type(req), interaction: 'export', resourceId: id(req), status: reply.statusCode });
-      }
-      done();
-    },
-  });
+  // The response waits until its audit event is durable (see audit.ts).
+  const audited = (type: (req: FastifyRequest) => string, id: (req: FastifyRequest) => string | null) =>
+    opts.audit
+      ? {
+          onSend: holdUntilAudited(opts.audit, (req, reply) => {
+            const g = req.accessGrant;
+            if (!g) return undefined;
+            return { at: Date.now(), clientId: g.clientId, grantId: g.grantId ?? null, accountId: g.accountId ?? null, patientId: null, resourceType: type(req), interaction: 'export', resourceId: id(req), status: reply.statusCode };
+          }),
+        }
+      : {};
 
   const kickOff = async (req: FastifyRequest, reply: FastifyReply, kind: ExportJobKind, body: unknown | undefined) => {
     const prefer = String(req.headers.prefer ?? '');

@@ -12,7 +12,7 @@ import { CORS_HEADERS, answerPreflights } from './cors.js';
 import type { AccessGrant } from '../auth/access.js';
 import { UNRESTRICTED, accessPolicy, refuseSearchOutsideFilters, type AccessPolicy } from './access-filter.js';
 import { resourceDef, type Interaction } from './definitions.js';
-import type { AccessRecorder, AuditedInteraction } from './audit.js';
+import { holdUntilAudited, type AccessRecorder, type AuditedInteraction } from './audit.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 import { patientEverything } from './everything.js';
 import { docrefSearch } from './docref.js';
@@ -102,29 +102,28 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     }, done);
   });
 
-  // Each audited route carries its own onResponse hook: cheaper than looking the interaction up per request.
+  // Each audited route carries its own onSend hook (cheaper than looking the interaction up per request), which holds
+  // the response until the request's audit event is durable (see audit.ts).
   const audit = opts.audit;
   const audited = (interaction: AuditedInteraction) => {
     if (!audit) return {};
-    const onResponse = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const onSend = holdUntilAudited(audit, (req, reply) => {
       const grant = req.accessGrant;
-      if (grant) {
-        const params = req.params as Partial<Params>;
-        audit.record({
-          at: Date.now(),
-          clientId: grant.clientId,
-          grantId: grant.grantId ?? null,
-          accountId: grant.accountId ?? null,
-          patientId: req.auditPatient ?? grant.patient ?? null,
-          resourceType: params.type ?? '',
-          interaction,
-          resourceId: params.id ?? null,
-          status: reply.statusCode,
-        });
-      }
-      done();
-    };
-    return { onResponse };
+      if (!grant) return undefined;
+      const params = req.params as Partial<Params>;
+      return {
+        at: Date.now(),
+        clientId: grant.clientId,
+        grantId: grant.grantId ?? null,
+        accountId: grant.accountId ?? null,
+        patientId: req.auditPatient ?? grant.patient ?? null,
+        resourceType: params.type ?? '',
+        interaction,
+        resourceId: params.id ?? null,
+        status: reply.statusCode,
+      };
+    });
+    return { onSend };
   };
 
   const policies = new WeakMap<AccessGrant, Map<string, AccessPolicy>>();
