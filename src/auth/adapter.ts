@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcModelStore } from '../store/oidc-models.js';
+import { RETIRED, isSpent, retireSiblings } from './refresh-rotation.js';
 
 const HASHED = new Set([
   'AccessToken',
@@ -68,6 +69,11 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
     async #find(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
       const row = await store.find(this.#model, column, value, GRACE_SECONDS);
       if (!row) return undefined;
+      if (this.#model === 'RefreshToken') {
+        // A consumed refresh token whose successor was never used may not have reached the client: not spent yet.
+        const { [RETIRED]: _retired, ...payload } = row.payload;
+        return row.consumedAt === null || !(await isSpent(store, row.payload)) ? (payload as AdapterPayload) : { ...(payload as AdapterPayload), consumed: row.consumedAt };
+      }
       const payload = row.payload as AdapterPayload;
       return row.consumedAt === null ? payload : { ...payload, consumed: row.consumedAt };
     }
@@ -81,8 +87,18 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
       return this.#find('user_code', tokenHash(userCode));
     }
     async consume(id: string): Promise<void> {
+      const key = this.#key(id);
+      if (this.#model === 'RefreshToken') {
+        // Redeemed again while no successor has been used (see refresh-rotation.ts): allowed; then the first
+        // successor to be used retires the others.
+        const row = await store.find(this.#model, 'id', key, GRACE_SECONDS);
+        if (!row) throw new errors.InvalidGrant('RefreshToken was already used');
+        if (!(await store.consume(this.#model, key)) && (await isSpent(store, row.payload))) throw new errors.InvalidGrant('RefreshToken was already used');
+        await retireSiblings(store, key, row.payload);
+        return;
+      }
       // Atomic: of two parallel redemptions of one code, exactly one wins.
-      if (!(await store.consume(this.#model, this.#key(id)))) throw new errors.InvalidGrant(`${this.#model} was already used`);
+      if (!(await store.consume(this.#model, key))) throw new errors.InvalidGrant(`${this.#model} was already used`);
     }
     async destroy(id: string): Promise<void> {
       await store.destroy(this.#model, this.#key(id), { tombstone: ACCESS_MODELS.has(this.#model) });

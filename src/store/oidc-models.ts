@@ -77,6 +77,29 @@ export class OidcModelStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /**
+   * Every row of `model` under a grant, with its stored (hashed) id; `liveOnly`: those not consumed. Refresh-token
+   * rotation reads a grant's tokens through it (src/auth/refresh-rotation.ts).
+   */
+  async rowsForGrant(model: string, grantId: string, opts: { liveOnly?: boolean } = {}): Promise<(OidcRow & { readonly id: string })[]> {
+    let q = this.db.kysely.selectFrom('oidc_model').select(['id', 'payload', 'consumed_at']).where('model', '=', model).where('grant_id', '=', grantId);
+    if (opts.liveOnly) q = q.where('consumed_at', 'is', null);
+    const rows = await q.execute();
+    return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as Record<string, unknown>, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) }));
+  }
+
+  /** Consumes a row not consumed yet and replaces its payload in the same statement; false when it was consumed already. */
+  async consumeWithPayload(model: string, id: string, payload: Record<string, unknown>): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('oidc_model')
+      .set({ consumed_at: nowSeconds(), payload: JSON.stringify(payload) })
+      .where('model', '=', model)
+      .where('id', '=', id)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   /** `tombstone`: leave a revoked_tokens row per deleted row, so the token reads as revoked rather than unknown. */
   async destroy(model: string, id: string, opts: { tombstone?: boolean } = {}): Promise<void> {
     await this.#delete(model, 'id', id, opts.tombstone === true);

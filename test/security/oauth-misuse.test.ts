@@ -63,18 +63,24 @@ t.test('OAuth misuse at the authorization server', async (t) => {
     t.notMatch(page.html, /Misuse App/, 'the connected-apps page no longer lists the app as connected');
   });
 
-  t.test('a refresh token used again after rotation is refused and ends the whole grant', async (t) => {
+  // A rotated token stays redeemable until its successor has been used (a crash can lose the rotated answer:
+  // src/auth/refresh-rotation.ts, test/security/refresh-rotation.test.ts); from then on a reuse is a replay.
+  t.test('a refresh token used again after its successor was used is refused and ends the whole grant', async (t) => {
     const { tokens } = await firstTokens();
     const rotated = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: app.client_id });
     t.equal(rotated.status, 200);
     const second = rotated.body as { access_token: string; refresh_token: string };
     t.not(second.refresh_token, tokens.refresh_token, 'a public client gets a new refresh token each time');
     t.equal(await fhirStatus(server, second.access_token), 200);
+    const used = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: second.refresh_token, client_id: app.client_id });
+    t.equal(used.status, 200, 'the client uses its successor');
+    const third = used.body as { access_token: string; refresh_token: string };
     const reuse = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: app.client_id });
     t.equal(reuse.status, 400);
     t.equal(reuse.body.error, 'invalid_grant');
     await assertDead(t, app.client_id, tokens, 'the first tokens');
     await assertDead(t, app.client_id, second, 'the rotated tokens');
+    await assertDead(t, app.client_id, third, 'the tokens rotated again');
   });
 
   t.test('a redirect_uri that is not registered, or registered but altered, gets an error page and never a redirect', async (t) => {
