@@ -176,12 +176,16 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   app.get<{ Params: Params }>('/:type/:id', audited('read'), (req, reply) => {
     const { type, id } = req.params;
     const found = then(policy(req, type, 'read'), (access) => service.read(type, id, access));
-    return then(found, (r) => {
+    const sent = then(found, (r) => {
       req.auditPatient = r.patientId;
       versionHeaders(reply, r);
       if (req.headers['if-none-match'] === `W/"${r.versionId}"`) void reply.status(304).send();
       else void send(reply, 200, r.json!);
     });
+    // Answered later (a promise): settle with the reply, which Fastify waits on until the response has ended.
+    // Settling with nothing while the audit hook still holds the response made Fastify send a second, empty reply
+    // (and the held one then crashed the process writing its headers).
+    return sent instanceof Promise ? sent.then(() => reply) : sent;
   });
 
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', audited('vread'), async (req, reply) => {
