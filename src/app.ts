@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     fhirBaseUrl: config.fhirBaseUrl,
     softwareVersion: pkg.version,
     date: started,
-    ...(auth ? { security: auth.security, bulkExport: true } : {}),
+    ...(auth ? { security: auth.security, bulkExport: true, auditEvents: true } : {}),
   });
 
   // Each FHIR response waits for its audit event's commit, shared with every event recorded meanwhile (group commit,
@@ -130,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     capabilityStatement: () => capability,
     ...(audit ? { audit } : {}),
     ...(bulk ? { bulk } : {}),
+    ...(auth ? { auditTrail: { reader: services.auditLog, observer: `${config.siteName} SMART on FHIR server` } } : {}),
     ...(auth
       ? {
           auth: {

@@ -53,7 +53,8 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
-    scope: 'system/*.rs system/*.read',
+    // The audit trail is reached only by a scope naming it (system/*.rs does not cover AuditEvent).
+    scope: 'system/*.rs system/*.read system/AuditEvent.rs',
   },
 ];
 

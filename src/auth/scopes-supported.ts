@@ -1,6 +1,7 @@
 // The scopes the SMART configuration advertises, from the served types: wildcards, one patient/ and user/ scope per
 // US Core type, and the granular category scopes US Core 6.1 names (which ONC's g(10) tests ask for verbatim).
-// system/Group.rs is there for Bulk Data's Group/[id]/$export, which reads the Group's members.
+// system/Group.rs is there for Bulk Data's Group/[id]/$export, which reads the Group's members; system/AuditEvent.rs
+// for the audit trail, which no wildcard reaches.
 // Advertising is a hint to app developers, not a limit: any well-formed scope for a served type is accepted.
 import { US_CORE_TYPE_NAMES } from '../fhir/definitions.js';
 
@@ -21,7 +22,7 @@ export const GRANULAR_SCOPES: readonly string[] = [
 ];
 
 export function resourceScopesSupported(): string[] {
-  const wildcards = ['patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read', 'system/Group.rs'];
+  const wildcards = ['patient/*.rs', 'patient/*.read', 'user/*.rs', 'user/*.cruds', 'user/*.read', 'user/*.write', 'system/*.rs', 'system/*.read', 'system/Group.rs', 'system/AuditEvent.rs'];
   const perType = US_CORE_TYPE_NAMES.flatMap((t) => [`patient/${t}.rs`, `user/${t}.rs`, `system/${t}.rs`]);
   return [...wildcards, ...perType, ...GRANULAR_SCOPES];
 }

@@ -94,11 +94,18 @@ export const INTERACTION_OPERATION = {
   delete: 'd',
 } as const satisfies Record<string, Operation>;
 
+/**
+ * Types a `*` scope never covers: a client may be granted them only when its allowed scopes name them. AuditEvent is
+ * the security audit trail (src/fhir/audit-event-routes.ts), which the FHIR API likewise serves only to a scope
+ * naming it.
+ */
+export const NAMED_SCOPE_ONLY_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
+
 /** True when a client allowed `allowed` may be granted `requested` (same context, type and query or wider). */
 export function scopeCovers(allowed: Scope, requested: Scope): boolean {
   if (allowed.kind !== 'resource' || requested.kind !== 'resource') return allowed.raw === requested.raw;
   if (allowed.context !== requested.context) return false;
-  if (allowed.type !== '*' && allowed.type !== requested.type) return false;
+  if (allowed.type === '*' ? NAMED_SCOPE_ONLY_TYPES.has(requested.type) : allowed.type !== requested.type) return false;
   for (const op of requested.operations) if (!allowed.operations.has(op)) return false;
   if (!allowed.query.length) return true;
   const want = new Set(requested.query.map(([k, v]) => `${k}=${v}`));

@@ -1,6 +1,7 @@
 // The CapabilityStatement, generated from the same definitions the server runs on, so it lists exactly what works.
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4.js';
 import { COMMON_PARAMS, RESOURCE_DEFS, US_CORE_VERSION, type ResourceDef } from './definitions.js';
+import { AUDIT_EVENT_DEF } from './audit-event-def.js';
 
 const COMBINATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination';
 const EXPECTATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation';
@@ -13,6 +14,8 @@ export interface CapabilityOptions {
   readonly date: string;
   /** Bulk Data export is served (it needs the authorization server: backend-services tokens) */
   readonly bulkExport?: boolean;
+  /** The audit trail is served as AuditEvent, read and search only (it needs the authorization server) */
+  readonly auditEvents?: boolean;
 }
 
 const BULK = 'http://hl7.org/fhir/uv/bulkdata';
@@ -40,14 +43,15 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
       {
         mode: 'server',
         ...(opts.security ? { security: opts.security } : {}),
-        resource: defs.map((d) => ({
+        resource: [...defs, ...(opts.auditEvents ? [AUDIT_EVENT_DEF] : [])].map((d) => ({
           type: d.type as CapabilityStatementRestResource['type'],
           profile: d.profile,
           ...(d.supportedProfiles.length ? { supportedProfile: [...d.supportedProfiles] } : {}),
           interaction: d.interactions.map((code) => ({ code })),
-          versioning: 'versioned-update' as const,
-          readHistory: true,
-          updateCreate: true,
+          // A read-only type (AuditEvent) has one version per resource and nothing to update.
+          versioning: d.interactions.includes('update') ? ('versioned-update' as const) : ('no-version' as const),
+          readHistory: d.interactions.includes('vread'),
+          updateCreate: d.interactions.includes('update'),
           conditionalCreate: false,
           conditionalRead: 'not-supported' as const,
           conditionalUpdate: false,

@@ -213,7 +213,9 @@ function basicDef(type: string): ResourceDef {
 
 const US_CORE_TYPES = new Set(US_CORE_DEFS.map((d) => d.type));
 // Containers and messages, not records: a Bundle is imported as its entries, the other two only ever travel.
-const NOT_STORED = new Set(['Bundle', 'Parameters', 'OperationOutcome']);
+// AuditEvent is the server's own audit trail, read-only and served from the audit store (audit-event-routes.ts,
+// definition in audit-event-def.ts): never stored as a resource, so never imported, written, exported or consented to.
+const NOT_STORED = new Set(['Bundle', 'Parameters', 'OperationOutcome', 'AuditEvent']);
 
 // Types outside US Core with their R4 search parameters, in place of basic search.
 const R4_DEFS: ReadonlyMap<string, ResourceDef> = new Map([[GROUP_DEF.type, GROUP_DEF]]);

@@ -17,6 +17,7 @@ import { then, type MaybePromise } from '../maybe-promise.js';
 import { patientEverything } from './everything.js';
 import { docrefSearch } from './docref.js';
 import { bulkRoutes } from './bulk-routes.js';
+import { auditEventRoutes, type AuditTrailReader } from './audit-event-routes.js';
 import type { BulkExportService } from '../bulk/export-service.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
@@ -41,6 +42,8 @@ export interface FhirPluginOptions {
   readonly audit?: AccessRecorder;
   /** Bulk Data export ($export, status and files); needs `auth` */
   readonly bulk?: BulkExportService;
+  /** The audit trail, served read-only as AuditEvent to system/AuditEvent.rs tokens; needs `auth` */
+  readonly auditTrail?: { readonly reader: AuditTrailReader; readonly observer: string };
 }
 
 declare module 'fastify' {
@@ -295,6 +298,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   app.post<{ Params: Params; Body: unknown }>('/:type/$docref', audited('search'), async (req, reply) => docref(req, reply, [...queryPairs(req.url), ...parametersPairs(req.body)]));
 
   if (opts.bulk && opts.auth) bulkRoutes(app, { bulk: opts.bulk, fhirBaseUrl: base, ...(audit ? { audit } : {}) });
+  if (opts.auditTrail && opts.auth) auditEventRoutes(app, { trail: opts.auditTrail.reader, observer: opts.auditTrail.observer, fhirBaseUrl: base, ...(audit ? { audit } : {}) });
 
   app.post<{ Params: Params; Body: unknown }>('/:type', audited('create'), async (req, reply) => {
     const access = await policy(req, req.params.type, 'create');

@@ -64,7 +64,8 @@ export interface AuditRecord {
 /** One condition of an audit search; a query AND-s its filters, each OR-s its values. */
 export type AuditFilter =
   | { readonly kind: 'id'; readonly ids: readonly number[] }
-  | { readonly kind: 'at'; readonly lo: number; readonly hi: number }
+  /** Recorded within any of these ranges (ms, inclusive) */
+  | { readonly kind: 'at'; readonly ranges: readonly { readonly lo: number; readonly hi: number }[] }
   | { readonly kind: 'patient'; readonly patientIds: readonly string[] }
   /** The resource a FHIR access named (type and id), or the patient a row is about when `type` is Patient */
   | { readonly kind: 'entity'; readonly refs: readonly { readonly type: string; readonly id: string }[] }
@@ -263,7 +264,7 @@ function filterExpression(eb: Eb, f: AuditFilter): Expression<SqlBool> {
     case 'id':
       return f.ids.length ? eb('id', 'in', [...f.ids]) : none;
     case 'at':
-      return eb.and([eb('at', '>=', f.lo), eb('at', '<=', f.hi)]);
+      return eb.or(f.ranges.map((r) => eb.and([eb('at', '>=', r.lo), eb('at', '<=', r.hi)])));
     case 'patient':
       return f.patientIds.length ? eb('patient_id', 'in', [...f.patientIds]) : none;
     case 'entity':

@@ -18,9 +18,11 @@ export type Prepared =
 
 /**
  * Why the R4 types that are not served are left out: a Bundle is imported as its entries, so only one nested as an
- * entry reaches here; Parameters and OperationOutcome are messages, not records.
+ * entry reaches here; Parameters and OperationOutcome are messages, not records; AuditEvent is this server's own
+ * audit trail, which only the server writes.
  */
-export const NOT_STORED_REASON = 'containers and messages, not records: a Bundle nested as an entry (its own entries are not imported), Parameters, OperationOutcome';
+export const NOT_STORED_REASON =
+  'containers and messages, not records: a Bundle nested as an entry (its own entries are not imported), Parameters, OperationOutcome; and AuditEvent, which only this server writes (its audit trail)';
 
 const R4_TYPES = new Set(R4_RESOURCE_TYPES);
 
