@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     trustProxy: false,
   });
   // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).
-  await registerOverloadShedding(server, { maxEventLoopDelayMs: config.overloadEventLoopDelayMs });
+  await registerOverloadShedding(server, { maxEventLoopDelayMs: config.overloadEventLoopDelayMs, maxQueueMs: config.overloadQueueMs });
   const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });

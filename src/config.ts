@@ -42,6 +42,8 @@ export interface Config {
   readonly registrationRateLimit: number;
   /** Answer new requests 503 while the event loop's mean delay exceeds this (ms); 0 = never */
   readonly overloadEventLoopDelayMs: number;
+  /** Answer new requests 503 while the median time of recent requests exceeds this (ms): a standing queue; 0 = never */
+  readonly overloadQueueMs: number;
   /** Hospital name shown on the portal pages */
   readonly siteName: string;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tokenClientRateLimit = whole('TOKEN_CLIENT_RATE_LIMIT', 600, 0, 1_000_000_000);
   const registrationRateLimit = whole('REGISTRATION_RATE_LIMIT', 30, 0, 1_000_000_000);
   const overloadEventLoopDelayMs = whole('OVERLOAD_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000);
+  const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     export: Object.freeze(exportConfig),
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenClientRateLimit,
     registrationRateLimit,
     overloadEventLoopDelayMs,
+    overloadQueueMs,
     siteName,
     workers,
     resourceCacheBytes: Math.round(resourceCacheMb * MB),

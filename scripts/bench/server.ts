@@ -1,4 +1,6 @@
-// Starts the real server (src/main.ts) on the benchmark database in a child process and waits until it answers.
+// Starts the real server (src/main.ts) on the benchmark database in a child process and waits until it answers. Rate
+// limits are set out of reach (still counted, so their cost is measured) and load shedding is off: the bench measures
+// how much the server does, not how it refuses.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface BenchServerOptions {
@@ -17,7 +19,7 @@ export interface BenchServerOptions {
 
 export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', TOKEN_RATE_LIMIT: '1000000000', TOKEN_CLIENT_RATE_LIMIT: '1000000000', REGISTRATION_RATE_LIMIT: '1000000000', PUBLIC_URL: o.publicUrl, ...o.env },
+    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', TOKEN_RATE_LIMIT: '1000000000', TOKEN_CLIENT_RATE_LIMIT: '1000000000', REGISTRATION_RATE_LIMIT: '1000000000', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_QUEUE_MS: '0', PUBLIC_URL: o.publicUrl, ...o.env },
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(o.cwd ? { cwd: o.cwd } : {}),
   });

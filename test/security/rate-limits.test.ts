@@ -5,11 +5,8 @@
 // (checked in process, where the test moves the clock).
 import { request } from 'node:http';
 import t, { type Test } from 'tap';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startServer, until, type ServerProcess } from '../helpers/server-process.js';
-import { freePort, seedFamily, startSmartServer } from '../helpers/smart-server.js';
+import { seededDatabase, spawnServer } from '../helpers/seeded-server.js';
+import { startSmartServer } from '../helpers/smart-server.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -56,37 +53,10 @@ function checkOAuthRefusal(t: Test, r: Reply, why: RegExp): void {
   t.match(body.error_description, /^rate limit exceeded: .*; retry after \d+ seconds$/);
 }
 
-/** Patients and demo accounts written from here, so the servers start without loading the seed files. */
-async function seeded(): Promise<TestDatabase> {
-  const database = await createTestDatabase({ file: true });
-  const app = await buildApp({ config: { ...loadConfig({ SEED_DIR: '', PUBLIC_URL: 'http://127.0.0.1:1' }), database: database.target }, db: database.db, logger: false });
-  await seedFamily(app);
-  await app.server.close();
-  return database;
-}
-
-async function serverProcess(t: Test, database: TestDatabase, env: Record<string, string>): Promise<{ origin: string; process: ServerProcess }> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const server = startServer({ DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: origin, SEED_DIR: '', LOG_LEVEL: 'warn', REVOCATION_POLL_MS: '100', ...env });
-  t.teardown(async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-  });
-  await until(`the server on ${port} answering`, async () => {
-    if (server.child.exitCode !== null) throw new Error(`server exited: ${server.stderr()}`);
-    return (await fetch(`${origin}/healthz`).catch(() => undefined))?.ok === true;
-  });
-  return { origin, process: server };
-}
-
 t.test('two server processes on one database share every limit', async (t) => {
-  const database = await seeded();
-  t.teardown(() => database.close());
+  const database = await seededDatabase(t);
   const env = { TOKEN_RATE_LIMIT: '4', TOKEN_CLIENT_RATE_LIMIT: '6', REGISTRATION_RATE_LIMIT: '2', SIGNIN_RATE_LIMIT: '2' };
-  const [a, b] = await Promise.all([serverProcess(t, database, env), serverProcess(t, database, env)]);
+  const [a, b] = await Promise.all([spawnServer(t, database, env), spawnServer(t, database, env)]);
   const both = [a.origin, b.origin];
   const on = (i: number) => both[i % 2]!;
 
