@@ -191,6 +191,17 @@ function outsideFilters(c: Conflict & { readonly scope: ResourceScope }, grant: 
   return `Searching ${def.type} with ${name}=${asked} needs ${needed.join(' or ')} (or a scope without a ${name} filter, such as ${base}), as none of this token's filters allows ${asked}; this token holds: ${heldScopes(grant)}`;
 }
 
+/**
+ * Whether a row in `patientId`'s compartment passes the constraints' compartment clauses, every other clause taken as
+ * met: how a deleted row (no index rows left) is judged. Clauses of several scopes come as `any`, and a row passes
+ * only through a scope whose compartment holds it.
+ */
+export function compartmentHolds(constraints: readonly Clause[], patientId: string | null): boolean {
+  return constraints.every((c) =>
+    c.kind === 'compartment' ? patientId !== null && c.patientIds.includes(patientId) : c.kind === 'any' ? c.of.some((all) => compartmentHolds(all, patientId)) : true,
+  );
+}
+
 /** Evaluates constraints against a resource about to be written (no database): compartment, id and token only. */
 export function indexSatisfies(constraints: readonly Clause[], id: string, index: IndexData): boolean {
   return constraints.every((c) => clauseHolds(c, id, index));
@@ -216,10 +227,15 @@ function clauseHolds(c: Clause, id: string, index: IndexData): boolean {
   }
 }
 
-/** Why a resource about to be written falls outside the policy: whose record and which scopes would have to cover it. */
-export function outsideWrite(verb: 'creating' | 'writing', type: string, policy: AccessPolicy, index: IndexData): string {
+/**
+ * Why a resource about to be written falls outside the policy: whose record and which scopes would have to cover it.
+ * The record is named only when the resource names its patient itself (`ownerNamed`). One found through what it
+ * points at (a Provenance's target) is not: the answer would tell whose record a resource the token may not read is
+ * in, and that it exists; such a write reads the same whether the target is another's, shared or unknown.
+ */
+export function outsideWrite(verb: 'creating' | 'writing', type: string, policy: AccessPolicy, index: IndexData, ownerNamed = true): string {
   const reach = policy.constraints.flatMap((c) => (c.kind === 'compartment' ? [c.patientIds.map((p) => `Patient/${p}`).join(', ')] : []));
-  const owner = index.patientId ? `Patient/${index.patientId}` : 'no patient';
+  const owner = index.patientId && ownerNamed ? `belongs to Patient/${index.patientId}` : ownerNamed ? 'belongs to no patient' : 'is not about a resource in a record the token reaches';
   const scopes = policy.grantedBy?.join(' ') ?? '(none)';
-  return `The access token does not allow ${verb} this ${type}: it belongs to ${owner}${reach.length ? `, and the token reaches only ${reach.join('; ')}` : ''}, or it falls outside the filters of the scopes that allow ${verb} ${type} (${scopes}). Write it within those, or ask for a scope that covers it.`;
+  return `The access token does not allow ${verb} this ${type}: it ${owner}${reach.length ? `, and the token reaches only ${reach.join('; ')}` : ''}, or it falls outside the filters of the scopes that allow ${verb} ${type} (${scopes}). Write it within those, or ask for a scope that covers it.`;
 }

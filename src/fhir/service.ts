@@ -13,7 +13,7 @@ import { ID_PATTERN, parseReference } from './references.js';
 import { MAX_COUNT, parseSearch, type ChainSpec, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
 import { withOwnerCompartment, type OwnerLookup } from './compartment-owner.js';
-import { UNRESTRICTED, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
+import { UNRESTRICTED, compartmentHolds, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 
 export interface SearchResult {
@@ -81,10 +81,8 @@ export class FhirService {
     if (policy.constraints.every((c) => c.kind === 'compartment')) {
       return policy.constraints.every((c) => c.kind === 'compartment' && row.patientId !== null && c.patientIds.includes(row.patientId));
     }
-    if (row.deleted) {
-      // Deleted rows have no index rows left to test granular filters against; judge by compartment alone.
-      return policy.constraints.every((c) => c.kind !== 'compartment' || (row.patientId !== null && c.patientIds.includes(row.patientId)));
-    }
+    // Deleted rows have no index rows left to test granular filters against; judge by compartment alone.
+    if (row.deleted) return compartmentHolds(policy.constraints, row.patientId);
     return this.store
       .search({ type: row.type, clauses: [{ kind: 'id', ids: [row.id] }, ...policy.constraints], sort: 'rid', count: 1, total: false })
       .then((page) => page.rows.length > 0);
@@ -92,15 +90,29 @@ export class FhirService {
 
   async vread(type: string, id: string, versionId: string, policy: AccessPolicy = UNRESTRICTED): Promise<StoredResource> {
     this.definition(type);
+    let current: StoredResource | undefined;
     if (policy.constraints.length) {
-      const current = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
+      current = ID_PATTERN.test(id) ? await this.store.read(type, id) : undefined;
       if (!current || !(await this.#allowed(current, policy))) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
     }
     if (!/^\d+$/.test(versionId) || !ID_PATTERN.test(id)) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
     const row = await this.store.readVersion(type, id, Number(versionId));
-    if (!row) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+    if (!row || (row.versionId !== current?.versionId && !(await this.#versionAllowed(row, policy)))) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
     if (row.deleted) throw gone(`${type}/${id} version ${versionId} is a deletion`);
     return row;
+  }
+
+  /**
+   * Whether a version lies within the policy by its own content. A resource moved from another record (or out of a
+   * category the token's filters leave out) keeps those versions in its history, and the current row's check says
+   * nothing about them. Fails closed on filters that need the database (indexSatisfies); a deletion carries nothing.
+   */
+  async #versionAllowed(row: StoredResource, policy: AccessPolicy): Promise<boolean> {
+    if (!policy.constraints.length || row.json === null) return true;
+    const def = this.definition(row.type);
+    const resource = JSON.parse(row.json) as Record<string, unknown>;
+    const index = await withOwnerCompartment(def, resource, computeIndex(def, resource, row.id, this.fhirBaseUrl), this.fhirBaseUrl, this.ownerOf);
+    return indexSatisfies(policy.constraints, row.id, index);
   }
 
   async history(type: string, id: string, count: number, before?: number, policy: AccessPolicy = UNRESTRICTED): Promise<HistoryResult> {
@@ -109,7 +121,10 @@ export class FhirService {
     if (!exists || !(await this.#allowed(exists, policy))) throw notFound(`${type}/${id} is not known`);
     const { rows, more, total } = await this.store.history(type, id, count, before);
     const last = rows[rows.length - 1];
-    return { versions: rows, total, ...(more && last ? { nextBefore: last.versionId } : {}) };
+    // Past versions outside the token's reach are left out; paging still steps over them.
+    const versions: StoredResource[] = [];
+    for (const r of rows) if (r.versionId === exists.versionId || (await this.#versionAllowed(r, policy))) versions.push(r);
+    return { versions, total, ...(more && last ? { nextBefore: last.versionId } : {}) };
   }
 
   async search(type: string, pairs: QueryPairs, opts: { strict: boolean; policy?: AccessPolicy; relatedPolicy?: RelatedPolicy }): Promise<SearchResult> {
@@ -208,8 +223,9 @@ export class FhirService {
     const resource = validateResource(def, body);
     // The server owns ids on create (FHIR R4 §3.1.0.9.1): a client-sent id is replaced.
     const id = randomUUID();
-    const index = await withOwnerCompartment(def, resource, computeIndex(def, resource, id, this.fhirBaseUrl), this.fhirBaseUrl, this.ownerOf);
-    if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('creating', type, policy, index));
+    const named = computeIndex(def, resource, id, this.fhirBaseUrl);
+    const index = await withOwnerCompartment(def, resource, named, this.fhirBaseUrl, this.ownerOf);
+    if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('creating', type, policy, index, namesOwner(def, named)));
     const { resource: row } = await this.store.write({ type, id, resource, index, mode: 'create' });
     return row;
   }
@@ -219,12 +235,13 @@ export class FhirService {
     if (!ID_PATTERN.test(id)) throw notFound(`"${id}" is not a valid resource id`);
     const resource = validateResource(def, body, id);
     const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch);
-    const index = await withOwnerCompartment(def, resource, computeIndex(def, resource, id, this.fhirBaseUrl), this.fhirBaseUrl, this.ownerOf);
+    const named = computeIndex(def, resource, id, this.fhirBaseUrl);
+    const index = await withOwnerCompartment(def, resource, named, this.fhirBaseUrl, this.ownerOf);
     if (policy.constraints.length) {
       const current = await this.store.read(type, id);
       // Neither the version being replaced nor the new one may lie outside the token's reach.
       if (current && !current.deleted && !(await this.#allowed(current, policy))) throw notFound(`${type}/${id} is not known`);
-      if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('writing', type, policy, index));
+      if (!indexSatisfies(policy.constraints, id, index)) throw forbidden(outsideWrite('writing', type, policy, index, namesOwner(def, named)));
     }
     try {
       return await this.store.write({
@@ -252,6 +269,9 @@ export class FhirService {
     if (!result.existed) throw notFound(`${type}/${id} is not known`);
   }
 }
+
+/** Whether the resource itself names the record it goes to (not only through its targets' owners, see compartment-owner.ts). */
+const namesOwner = (def: ResourceDef, named: { readonly patientId: string | null }) => named.patientId !== null || !def.compartmentFromTargets;
 
 /** W/"3", "3" or 3 → 3; anything else is a precondition that can never hold. */
 function parseEtag(value: string): number {

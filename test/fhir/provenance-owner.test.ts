@@ -58,6 +58,10 @@ t.test('Provenance takes the compartment of what it is about', async (t) => {
 
   const intoB = await get('/Provenance', { method: 'POST', body: JSON.stringify(provenance(undefined, 'Condition/cond-b')) });
   t.equal(intoB.status, 403, "A cannot attach a Provenance to B's Condition");
-  t.match(intoB.body.issue?.[0]?.diagnostics, `belongs to Patient/${B}`);
+  // The refusal does not say whose record the target is in (nor that it exists): it reads as for an unknown target.
+  t.notMatch(intoB.body.issue?.[0]?.diagnostics, B, "the refusal does not name B's record");
+  const unknownTarget = await get('/Provenance', { method: 'POST', body: JSON.stringify(provenance(undefined, 'Condition/no-such-condition')) });
+  t.equal(unknownTarget.status, 403);
+  t.equal(intoB.body.issue?.[0]?.diagnostics, unknownTarget.body.issue?.[0]?.diagnostics, 'the same words as for a target that does not exist');
   t.equal((await get('/Provenance', { method: 'POST', body: JSON.stringify(provenance(undefined, 'Condition/cond-a')) })).status, 201, 'to their own, it can');
 });
