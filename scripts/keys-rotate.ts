@@ -2,6 +2,7 @@
 // token they signed has expired. Restart the server instances afterwards; they sign with the new keys from then on.
 import { ConfigError, loadConfig } from '../src/config.js';
 import { rotateKeys } from '../src/auth/keys.js';
+import { secretBoxFor } from '../src/auth/secrets-at-rest.js';
 import { openDb } from '../src/store/db.js';
 import { KeyStore } from '../src/store/keys.js';
 import { migrateToLatest } from '../src/store/migrate.js';
@@ -16,7 +17,8 @@ try {
   const config = loadConfig();
   const db = openDb(config.database);
   await migrateToLatest(db);
-  const { added, retiring } = await rotateKeys(new KeyStore(db), KEEP_SECONDS);
+  // New keys are encrypted like the server's (SECRETS_KEY), and the current ones must be readable with it.
+  const { added, retiring } = await rotateKeys(new KeyStore(db, secretBoxFor(config)), KEEP_SECONDS);
   // Key ids only: they are published in the JWKS anyway.
   await new SecurityLog(new AuditLogStore(db)).record({ event: 'keys.rotated', actor: cliActor(), detail: { added: added.join(' '), retiring: retiring.join(' ') } });
   await db.close();

@@ -51,6 +51,10 @@ export interface Config {
   /** Memory per process for current resources read by id (SQLite only), in bytes; 0 turns the cache off */
   readonly resourceCacheBytes: number;
   readonly export: ExportConfig;
+  /** SECRETS_KEY: encrypts signing keys, cookie secrets and client secrets in the database; unset: stored as given */
+  readonly secretsKey: Buffer | undefined;
+  /** SECRETS_KEY_PREVIOUS: only decrypts (values written under the key before a rotation) */
+  readonly secretsKeyPrevious: Buffer | undefined;
 }
 
 /** Bulk Data export ($export) settings. */
@@ -87,6 +91,16 @@ export function parseDatabaseUrl(value: string): DatabaseTarget | string {
   }
   if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', connectionString: value };
   return `DATABASE_URL "${value}" must start with sqlite: or postgres://`;
+}
+
+/** SECRETS_KEY and SECRETS_KEY_PREVIOUS: 32 bytes as 64 hex digits or base64 (standard or URL-safe); unset or empty: none. */
+function secretsKeyFrom(env: NodeJS.ProcessEnv, name: string, problems: string[]): Buffer | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(v) ? Buffer.from(v.replace(/=$/, ''), 'base64url') : undefined;
+  if (key?.length === 32) return key;
+  problems.push(`${name} must be 32 random bytes, as 64 hex digits or base64 (e.g. the output of openssl rand -base64 32)`);
+  return undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -144,6 +158,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     staleMs: whole('EXPORT_STALE_SECONDS', 30, 1, 3_600) * 1000,
     maxJobsPerClient: whole('EXPORT_MAX_JOBS_PER_CLIENT', 5, 1, 100),
   };
+  const secretsKey = secretsKeyFrom(env, 'SECRETS_KEY', problems);
+  const secretsKeyPrevious = secretsKeyFrom(env, 'SECRETS_KEY_PREVIOUS', problems);
   const tokenRateLimit = whole('TOKEN_RATE_LIMIT', 300, 0, 1_000_000_000);
   const tokenClientRateLimit = whole('TOKEN_CLIENT_RATE_LIMIT', 600, 0, 1_000_000_000);
   const registrationRateLimit = whole('REGISTRATION_RATE_LIMIT', 30, 0, 1_000_000_000);
@@ -174,5 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers,
     resourceCacheBytes: Math.round(resourceCacheMb * MB),
     issuer: `${publicUrl}/auth`,
+    secretsKey,
+    secretsKeyPrevious,
   });
 }

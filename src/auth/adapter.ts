@@ -18,6 +18,19 @@ const HASHED = new Set([
   'Interaction',
   'PushedAuthorizationRequest',
 ]);
+// oidc-provider puts a token's own value in its payload (`jti`); for these, found only by that value, it is left out
+// of the stored row and given back on find, or the row keyed by a hash would still hold the live token. (Session and
+// Interaction rows are also found by uid and keep it; DeviceCode is found by user code.)
+export const VALUE_NOT_STORED = new Set([
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'ClientCredentials',
+  'InitialAccessToken',
+  'RegistrationAccessToken',
+  'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
+]);
 // Rows are kept a little past their expiry so the library, not the adapter, reports "expired" precisely.
 const GRACE_SECONDS = 60;
 
@@ -52,10 +65,11 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
       return HASHED.has(this.#model) ? tokenHash(id) : id;
     }
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const { jti, ...rest } = payload;
       await store.upsert({
         model: this.#model,
         id: this.#key(id),
-        payload: payload as Record<string, unknown>,
+        payload: (VALUE_NOT_STORED.has(this.#model) && jti === id ? rest : payload) as Record<string, unknown>,
         grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ? tokenHash(payload.userCode) : null,
@@ -77,8 +91,9 @@ export function adapterFactory(store: OidcModelStore, onRevoke?: RevocationListe
       const payload = row.payload as AdapterPayload;
       return row.consumedAt === null ? payload : { ...payload, consumed: row.consumedAt };
     }
-    find(id: string) {
-      return this.#find('id', this.#key(id));
+    async find(id: string) {
+      const payload = await this.#find('id', this.#key(id));
+      return payload && VALUE_NOT_STORED.has(this.#model) ? { ...payload, jti: id } : payload;
     }
     findByUid(uid: string) {
       return this.#find('uid', uid);

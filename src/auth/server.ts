@@ -17,6 +17,7 @@ import { DEMO_CLIENTS, loadClientsFile } from './clients.js';
 import { capabilitySecurity, endpointsFor, type Endpoints } from './discovery.js';
 import { afterClientDelete, deleteClient, endClientAccess, type ClientRemovalDeps } from './client-removal.js';
 import { loadKeys } from './keys.js';
+import { resealSecretsAtRest, secretBoxFor } from './secrets-at-rest.js';
 import { mountProvider } from './mount.js';
 import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
 import { resourceScopesSupported } from './scopes-supported.js';
@@ -74,11 +75,17 @@ export async function createAuthServer(
   },
 ): Promise<AuthServer> {
   const { config, db } = deps;
-  const models = new OidcModelStore(db);
+  const secrets = secretBoxFor(config);
+  const models = new OidcModelStore(db, secrets);
   const contexts = new SmartContextStore(db);
   const revocations = new RevocationLog(db);
   const revokedTokens = new RevokedTokenStore(db);
-  const keys = await loadKeys(new KeyStore(db));
+  const keyStore = new KeyStore(db, secrets);
+  // Before the keys are read: stops the start when a stored secret needs a key this configuration does not have.
+  const resealed = await resealSecretsAtRest({ keys: keyStore, models });
+  if (resealed.keys + resealed.clientSecrets > 0) app.log.info({ ...resealed, encrypted: secrets.encrypting }, secrets.encrypting ? 'stored secrets encrypted with SECRETS_KEY' : 'stored secrets decrypted (SECRETS_KEY is not set)');
+  else if (!secrets.encrypting && !config.sandbox) app.log.warn('SECRETS_KEY is not set: signing keys and client secrets are stored unencrypted in the database');
+  const keys = await loadKeys(keyStore);
   let resolver: TokenResolver | undefined;
   // Evict here at once, then tell the other instances through the shared log.
   const adapter = adapterFactory(models, async (e) => {

@@ -12,6 +12,7 @@ import * as m0008 from './migrations/2026-12-07T0008-revoked-tokens.js';
 import * as m0009 from './migrations/2026-12-07T0009-sandbox-launch.js';
 import * as m0010 from './migrations/2026-12-07T0010-bulk-export.js';
 import * as m0011 from './migrations/2026-12-08T0011-rate-limits.js';
+import * as m0012 from './migrations/2026-12-08T0012-secrets-at-rest.js';
 import * as m0013 from './migrations/2026-12-08T0013-audit-chain.js';
 
 interface DialectMigration {
@@ -32,6 +33,7 @@ const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '2026-12-07T0009-sandbox-launch': m0009,
   '2026-12-07T0010-bulk-export': m0010,
   '2026-12-08T0011-rate-limits': m0011,
+  '2026-12-08T0012-secrets-at-rest': m0012,
   '2026-12-08T0013-audit-chain': m0013,
 };
 

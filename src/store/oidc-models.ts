@@ -1,6 +1,8 @@
 // Rows of oidc-provider's models (grants, tokens, sessions, clients, ...). Keys arrive already hashed where the
-// auth layer wants them hashed; this module only stores, finds, consumes and expires rows.
+// auth layer wants them hashed; this module only stores, finds, consumes and expires rows. A client's secret is sealed
+// by the SecretBox on the way in and opened on the way out (encrypted at rest when SECRETS_KEY is set).
 import type { Db } from './db.js';
+import { SecretBox } from './secret-box.js';
 import { tombstoneRows } from './revoked-tokens.js';
 
 export interface OidcRow {
@@ -31,6 +33,8 @@ export interface GrantRow {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+const secretPlace = (clientId: string) => `oidc_model/Client/${clientId}/client_secret`;
+
 // Every token issued is one upsert: it runs on a prepared statement, not through the query builder.
 const UPSERT_SQL = `insert into oidc_model (model, id, payload, grant_id, uid, user_code, account_id, client_id, expires_at, consumed_at)
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)
@@ -41,7 +45,10 @@ const UPSERT_SQL = `insert into oidc_model (model, id, payload, grant_id, uid, u
 export class OidcModelStore {
   readonly #upsert: (params: readonly unknown[]) => Promise<unknown>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox = new SecretBox(),
+  ) {
     // On a SQLite file the upsert runs on the write-behind thread, and the provider's await returns once it has
     // committed: the insert and its commit were a sixth of a token request's event-loop time (profiled at
     // client_credentials load), and concurrent token requests now share one commit.
@@ -50,19 +57,50 @@ export class OidcModelStore {
   }
 
   async upsert(row: OidcUpsert): Promise<void> {
-    await this.#upsert([row.model, row.id, JSON.stringify(row.payload), row.grantId, row.uid, row.userCode, row.accountId, row.clientId, row.expiresAt]);
+    const payload = row.model === 'Client' ? this.#sealClient(row.id, row.payload) : row.payload;
+    await this.#upsert([row.model, row.id, JSON.stringify(payload), row.grantId, row.uid, row.userCode, row.accountId, row.clientId, row.expiresAt]);
+  }
+
+  #sealClient(clientId: string, payload: Record<string, unknown>): Record<string, unknown> {
+    const secret = payload.client_secret;
+    return typeof secret === 'string' ? { ...payload, client_secret: this.secrets.seal(secret, secretPlace(clientId)) } : payload;
+  }
+
+  /** Throws SecretsKeyError when the secret is encrypted with a key this process does not have. */
+  #openClient(clientId: string, payload: Record<string, unknown>): Record<string, unknown> {
+    const secret = payload.client_secret;
+    return typeof secret === 'string' ? { ...payload, client_secret: this.secrets.open(secret, secretPlace(clientId)) } : payload;
+  }
+
+  /**
+   * Rewrites every client secret not stored as this process would store it now (plaintext from before SECRETS_KEY,
+   * or sealed under SECRETS_KEY_PREVIOUS). Returns how many; throws SecretsKeyError for one it cannot open.
+   */
+  async resealClientSecrets(): Promise<number> {
+    const rows = await this.db.kysely.selectFrom('oidc_model').select(['id', 'payload']).where('model', '=', 'Client').execute();
+    let changed = 0;
+    for (const r of rows) {
+      const payload = JSON.parse(r.payload) as Record<string, unknown>;
+      if (typeof payload.client_secret !== 'string' || this.secrets.isCurrent(payload.client_secret)) continue;
+      const sealed = JSON.stringify(this.#sealClient(r.id, this.#openClient(r.id, payload)));
+      // Only if nobody rewrote it meanwhile (an update through RFC 7592, another instance starting).
+      const res = await this.db.kysely.updateTable('oidc_model').set({ payload: sealed }).where('model', '=', 'Client').where('id', '=', r.id).where('payload', '=', r.payload).executeTakeFirst();
+      changed += Number(res.numUpdatedRows);
+    }
+    return changed;
   }
 
   async find(model: string, column: 'id' | 'uid' | 'user_code', value: string, graceSeconds: number): Promise<OidcRow | undefined> {
     const r = await this.db.kysely
       .selectFrom('oidc_model')
-      .select(['payload', 'expires_at', 'consumed_at'])
+      .select(['id', 'payload', 'expires_at', 'consumed_at'])
       .where('model', '=', model)
       .where(column, '=', value)
       .executeTakeFirst();
     if (!r) return undefined;
     if (r.expires_at !== null && Number(r.expires_at) + graceSeconds < nowSeconds()) return undefined;
-    return { payload: JSON.parse(r.payload) as Record<string, unknown>, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
+    const payload = JSON.parse(r.payload) as Record<string, unknown>;
+    return { payload: model === 'Client' ? this.#openClient(r.id, payload) : payload, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
   }
 
   /** Marks a row consumed; false when it was already consumed or is gone (the loser of a double redeem). */
@@ -145,7 +183,7 @@ export class OidcModelStore {
   /** Clients registered dynamically (static clients live in the provider's configuration, not here), newest last. */
   async listClients(): Promise<{ clientId: string; payload: Record<string, unknown> }[]> {
     const rows = await this.db.kysely.selectFrom('oidc_model').select(['id', 'payload']).where('model', '=', 'Client').orderBy('id').execute();
-    return rows.map((r) => ({ clientId: r.id, payload: JSON.parse(r.payload) as Record<string, unknown> }));
+    return rows.map((r) => ({ clientId: r.id, payload: this.#openClient(r.id, JSON.parse(r.payload) as Record<string, unknown>) }));
   }
 
   /** The payloads of one account's rows of `model` (sessions, interactions). */

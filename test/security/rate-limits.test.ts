@@ -98,6 +98,21 @@ t.test('two server processes on one database share every limit', async (t) => {
     checkOAuthRefusal(t, jwt[6]!, /too many requests for this client_id/);
 
     t.equal((await post(0, { authorization: BACKEND }, 'grant_type=client_credentials&scope=system%2F*.rs')).status, 200, 'another client is not affected');
+
+    // A body in two chunks, without Content-Length: read to its end, counted, and handed on whole.
+    const chunked = await new Promise<Reply>((resolve, reject) => {
+      const req = request(`${a.origin}/auth/token`, { method: 'POST', headers: { 'content-type': FORM, 'transfer-encoding': 'chunked' }, agent: false, localAddress: `127.0.0.${host++}` }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.write('grant_type=client_credentials&client_id=chunked-client&');
+      setTimeout(() => req.end('client_secret=x'), 50);
+    });
+    t.equal(chunked.status, 401, 'a chunked form reaches the provider');
+    t.match(JSON.parse(chunked.body), { error: 'invalid_client' }, 'which read its client_id (an unknown client), so the whole form');
   });
 
   t.test('registration: per address over both instances', async (t) => {
