@@ -100,6 +100,8 @@ if (args.rebuild || !existsSync(dbFile)) {
   // of run N walk B-trees grown by runs 1..N-1 and the figures drift from run to run.
   await db.kysely.deleteFrom('oidc_model').where('model', 'in', ['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'Interaction', 'Session', 'Grant', 'RefreshToken']).execute();
   await db.kysely.deleteFrom('audit_events').execute();
+  // A new trail: its chain starts again from the genesis hash (audit:verify would call the old head a cut tail).
+  await db.kysely.updateTable('audit_chain_head').set({ last_id: 0, last_hash: Buffer.alloc(32), rows: 0 }).execute();
   await db.kysely.deleteFrom('app_links').execute();
   await db.kysely.deleteFrom('smart_context').execute();
   await db.close();
