@@ -1,7 +1,9 @@
 // The authorization server's security events, from oidc-provider's own events: tokens issued, refreshed, refused and
 // revoked, grants it revokes itself (a revoked refresh token, a replayed one), clients registered and updated. Grants
-// we revoke (server.ts revokeGrant) and clients we delete are recorded where that happens. Listeners cannot hold up the
-// response: a failed write is logged with the event, never thrown into the provider.
+// we revoke (server.ts revokeGrant) and clients we delete are recorded where that happens. A listener cannot wait, so
+// the request's answer waits instead (a middleware, like the FHIR API's audit hold): it leaves once the events it
+// caused are written, or as a 503 if they could not be (logged with the event). Events of a token destroyed at the
+// revocation endpoint carry no request and are only logged if their write fails.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { SecurityEventInput, SecurityRecorder } from '../audit/security-log.js';
@@ -36,8 +38,26 @@ function clientDetail(client: ClientLike): Record<string, string> {
   return Object.fromEntries(Object.entries(detail).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
 }
 
+/** Registers the listeners and the middleware that holds each answer for its events; call before the provider is mounted. */
 export function recordProviderEvents(provider: Provider, security: SecurityRecorder, log: Log): void {
-  const record = (e: SecurityEventInput) => void security.record(e).catch((err: unknown) => log.error({ err, event: e }, 'security event could not be written to the audit trail'));
+  const writes = new WeakMap<KoaContextWithOIDC, Promise<void>[]>();
+  const record = (e: SecurityEventInput, ctx?: KoaContextWithOIDC) => {
+    const written = security.record(e);
+    written.catch((err: unknown) => log.error({ err, event: e }, 'security event could not be written to the audit trail'));
+    if (ctx) writes.set(ctx, [...(writes.get(ctx) ?? []), written]);
+  };
+  provider.use(async (ctx, next) => {
+    await next();
+    const pending = writes.get(ctx as KoaContextWithOIDC);
+    if (!pending) return;
+    try {
+      await Promise.all(pending);
+    } catch {
+      ctx.status = 503;
+      ctx.set('Retry-After', '1');
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the audit trail could not be written, so the answer was withheld; try again shortly' };
+    }
+  });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const e = ctx.oidc.entities as { AccessToken?: TokenLike; ClientCredentials?: TokenLike; RefreshToken?: TokenLike };
@@ -51,7 +71,7 @@ export function recordProviderEvents(provider: Provider, security: SecurityRecor
       accountId: token?.accountId ?? null,
       patientId: typeof patient === 'string' ? patient : null,
       detail: { ...(grantType ? { grantType } : {}), scope: short(token?.scope) ?? '', refreshToken: grantType !== 'client_credentials' && Boolean(e.RefreshToken) },
-    });
+    }, ctx);
   });
 
   // A refused token request: a wrong client secret or assertion, an invalid, expired or replayed code or refresh token.
@@ -62,7 +82,7 @@ export function recordProviderEvents(provider: Provider, security: SecurityRecor
       outcome: 'failure',
       clientId: ctx.oidc?.client?.clientId ?? (typeof claimed === 'string' ? claimed.slice(0, MAX_TEXT) : null),
       detail: { ...(grantTypeOf(ctx) ? { grantType: grantTypeOf(ctx)! } : {}), error: short(err.error) ?? 'unknown', ...(err.error_description ? { reason: short(err.error_description)! } : {}) },
-    });
+    }, ctx);
   });
 
   // oidc-provider revokes a grant itself when a refresh token is revoked or replayed.
@@ -74,7 +94,7 @@ export function recordProviderEvents(provider: Provider, security: SecurityRecor
       grantId,
       accountId: token?.accountId ?? null,
       detail: { reason: ctx.oidc?.route === 'revocation' ? 'revocation-endpoint' : 'refresh-token-replayed' },
-    });
+    }, ctx);
   });
 
   // Tokens are destroyed one by one only at the revocation endpoint and for a replayed refresh token (grants end
@@ -85,10 +105,10 @@ export function recordProviderEvents(provider: Provider, security: SecurityRecor
   provider.on('refresh_token.destroyed', revoked('refresh_token'));
   provider.on('client_credentials.destroyed', revoked('client_credentials'));
 
-  provider.on('registration_create.success', (_ctx: KoaContextWithOIDC, client: ClientLike) => {
-    record({ event: 'client.registered', clientId: client.clientId, detail: clientDetail(client) });
+  provider.on('registration_create.success', (ctx: KoaContextWithOIDC, client: ClientLike) => {
+    record({ event: 'client.registered', clientId: client.clientId, detail: clientDetail(client) }, ctx);
   });
-  provider.on('registration_update.success', (_ctx: KoaContextWithOIDC, client: ClientLike) => {
-    record({ event: 'client.updated', clientId: client.clientId, detail: clientDetail(client) });
+  provider.on('registration_update.success', (ctx: KoaContextWithOIDC, client: ClientLike) => {
+    record({ event: 'client.updated', clientId: client.clientId, detail: clientDetail(client) }, ctx);
   });
 }

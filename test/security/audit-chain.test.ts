@@ -296,6 +296,9 @@ t.test('every sensitive event is recorded by the flow that causes it, and no row
   });
   t.equal(wrongSecret.status, 401);
   keep('guessed-secret');
+  // The answer left only once its event was written (as a FHIR response waits for its access event).
+  const refusedNow = await database.db.kysely.selectFrom('audit_events').select(['client_id', 'detail']).where('event', '=', 'token.refused').execute();
+  t.ok(refusedNow.some((r) => r.client_id === 'demo-backend' && /invalid_client/.test(r.detail ?? '')), 'the refused token request is in the trail when its answer arrives');
 
   const portal = new CookieJar();
   t.equal((await form(portal, '/portal/login', '/portal/login?next=/portal/apps', { username: 'maria', password: 'smart-demo' })).status, 303);
