@@ -16,6 +16,7 @@ import { sandboxPlugin } from './sandbox/plugin.js';
 import { ExportJobStore } from './store/export-jobs.js';
 import { ExportRunner } from './bulk/export-runner.js';
 import { BulkExportService } from './bulk/export-service.js';
+import { limitOptions, registerRequestLimits } from './request-limits.js';
 import { loggerOptions } from './logging.js';
 import { limitAuthEndpoints } from './auth/endpoint-limits.js';
 import { registerOverloadShedding } from './overload.js';
@@ -51,7 +52,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db } = deps;
   const server = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel),
-    routerOptions: { maxParamLength: 200 },
+    // Header, URL, body and time limits (src/limits.ts), refused in each area's own error format
+    ...limitOptions({ siteName: config.siteName, requestTimeoutSeconds: config.requestTimeoutSeconds }),
     trustProxy: false,
   });
   // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).
@@ -79,6 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       windowMs: 60_000,
     });
   }
+  // Before the authorization server's hook takes /auth requests out of Fastify's hands.
+  registerRequestLimits(server, config.siteName);
   const auth = deps.openFhir ? undefined : await createAuthServer(server, { config, db, accounts, accessEndsAt, onClientDeleted, security: services.security });
   const capability = buildCapabilityStatement({
     fhirBaseUrl: config.fhirBaseUrl,

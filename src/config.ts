@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_RESOURCE_CACHE_BYTES } from './store/resource-cache.js';
+import { LIMITS } from './limits.js';
 
 const MB = 1024 * 1024;
 
@@ -44,6 +45,8 @@ export interface Config {
   readonly overloadEventLoopDelayMs: number;
   /** Answer new requests 503 while the median time of recent requests exceeds this (ms): a standing queue; 0 = never */
   readonly overloadQueueMs: number;
+  /** A request whose headers and body have not all arrived within this many seconds is answered 408 */
+  readonly requestTimeoutSeconds: number;
   /** Hospital name shown on the portal pages */
   readonly siteName: string;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const registrationRateLimit = whole('REGISTRATION_RATE_LIMIT', 30, 0, 1_000_000_000);
   const overloadEventLoopDelayMs = whole('OVERLOAD_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000);
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
+  const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     export: Object.freeze(exportConfig),
@@ -186,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registrationRateLimit,
     overloadEventLoopDelayMs,
     overloadQueueMs,
+    requestTimeoutSeconds,
     siteName,
     workers,
     resourceCacheBytes: Math.round(resourceCacheMb * MB),

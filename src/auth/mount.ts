@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import { smartConfiguration, type Endpoints } from './discovery.js';
 import { withProviderContextReleased } from './provider-context.js';
+import { LIMITS } from '../limits.js';
+import { refusal } from '../request-limits.js';
 
 export const AUTH_PREFIX = '/auth';
 
@@ -44,7 +46,14 @@ export function mountProvider(app: FastifyInstance, provider: Provider, endpoint
   app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.post(authorizePath, async (req, reply) => {
-      const body = typeof req.body === 'string' ? req.body : '';
+      // Re-encoded: a body sent as text/plain may hold characters a Location header cannot (Node threw: a 500).
+      const body = new URLSearchParams(typeof req.body === 'string' ? req.body : '').toString();
+      // The form becomes a URL: one over the URL limit would only be refused after the redirect, by a client that
+      // may not even read a Location header that long.
+      if (authorizePath.length + 1 + body.length > LIMITS.urlBytes) {
+        const r = refusal(authorizePath, 414, `The authorization request is ${body.length} bytes long; at most ${LIMITS.urlBytes} fit in the URL it is redirected to`, '');
+        return reply.code(r.status).header('content-type', r.contentType).send(r.body);
+      }
       return reply.redirect(withConsentPromptForOfflineAccess(`${authorizePath}?${body}`), 303);
     });
   });

@@ -16,7 +16,13 @@ export function namePublicClientOnRefresh(provider: Provider) {
     let size = 0;
     for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_BODY) throw new errors.InvalidRequest('the request body is too large');
+      if (size > MAX_BODY) {
+        // Answered here: an error thrown before the endpoint's own error handler would reach Koa's plain-text one.
+        const e = new errors.InvalidRequest(`the request body is over ${MAX_BODY} bytes`);
+        ctx.status = e.status;
+        ctx.body = { error: e.error, error_description: e.error_description };
+        return;
+      }
       chunks.push(chunk);
     }
     let body = Buffer.concat(chunks);

@@ -24,6 +24,7 @@ import { resourceScopesSupported } from './scopes-supported.js';
 import { tokenStatus, type TokenStatus } from './token-status.js';
 import { recordProviderEvents } from './provider-events.js';
 import type { SecurityRecorder } from '../audit/security-log.js';
+import { unknownEndpointAsOAuthError } from './unknown-endpoint.js';
 
 export interface AuthServer {
   readonly provider: Provider;
@@ -122,6 +123,7 @@ export async function createAuthServer(
   const endpoints = endpointsFor(config.issuer);
   // Before mounting: the provider composes its middleware when mounted. `removal` is complete by the first request.
   provider.use(afterClientDelete((clientId) => endClientAccess(removal, clientId)));
+  provider.use(unknownEndpointAsOAuthError);
   mountProvider(app, provider, endpoints, SCOPES_SUPPORTED);
 
   // Housekeeping: expired tokens, sessions and interactions; revocation events older than any cached token. Also

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { NulSafeClient } from '../store/pg-text.js';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from '../store/schema.js';
@@ -55,7 +56,7 @@ function connect(target: DatabaseTarget): Kysely<Database> {
     raw.pragma('busy_timeout = 5000');
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.connectionString, max: 1 }) }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.connectionString, max: 1, Client: NulSafeClient }) }) });
 }
 
 lowerPriority(data.nice);

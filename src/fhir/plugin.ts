@@ -18,6 +18,8 @@ import { patientEverything } from './everything.js';
 import { docrefSearch } from './docref.js';
 import { bulkRoutes } from './bulk-routes.js';
 import { auditEventRoutes, type AuditTrailReader } from './audit-event-routes.js';
+import { LIMITS } from '../limits.js';
+import { jsonNestsDeeperThan } from './json-depth.js';
 import type { BulkExportService } from '../bulk/export-service.js';
 
 /** How the API learns who is calling. Absent only for an explicitly open server (tests of the facade alone). */
@@ -63,16 +65,18 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   const base = service.fhirBaseUrl;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (req, body, done) => {
+  app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json+fhir'], { parseAs: 'string', bodyLimit: LIMITS.fhirJsonBodyBytes }, (req, body, done) => {
     try {
       checkFhirVersionParam(req.headers['content-type'] ?? '');
+      if (jsonNestsDeeperThan(body as string, LIMITS.fhirJsonDepth)) throw badRequest(`The request body nests objects and arrays more than ${LIMITS.fhirJsonDepth} deep`);
       done(null, JSON.parse(body as string));
     } catch (err) {
       done(err instanceof FhirError ? err : badRequest(`The request body is not valid JSON: ${(err as Error).message}`));
     }
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, [...new URLSearchParams(body as string)]);
+    const pairs = [...new URLSearchParams(body as string)];
+    done(pairs.length > LIMITS.parameters ? badRequest(`The form has ${pairs.length} parameters; at most ${LIMITS.parameters} are accepted`) : null, pairs);
   });
   app.addContentTypeParser('*', (req, _payload, done) => {
     done(unsupportedMediaType(`Content-Type "${req.headers['content-type'] ?? ''}" is not supported; send application/fhir+json${req.url.endsWith('/_search') ? ' or, for _search, application/x-www-form-urlencoded' : ''}`));
@@ -201,7 +205,7 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     const { type, id } = req.params;
     const count = clampCount(req.query._count);
     const cursor = req.query._cursor;
-    if (cursor !== undefined && !/^\d+$/.test(cursor)) throw badRequest('The history cursor is not valid; follow the Bundle links', ['_cursor']);
+    if (cursor !== undefined && !(/^\d+$/.test(cursor) && Number.isSafeInteger(Number(cursor)))) throw badRequest('The history cursor is not valid; follow the Bundle links', ['_cursor']);
     const access = await policy(req, type, 'history-instance');
     const h = await service.history(type, id, count, cursor === undefined ? undefined : Number(cursor), access);
     const self = `${base}/${type}/${id}/_history?_count=${count}${cursor ? `&_cursor=${cursor}` : ''}`;
@@ -361,9 +365,10 @@ function parametersPairs(body: unknown): [string, string][] {
   const params = body as { resourceType?: unknown; parameter?: unknown };
   if (params.resourceType !== 'Parameters') throw badRequest('POST of an operation ($everything, $docref) takes no body or a Parameters resource');
   const list = Array.isArray(params.parameter) ? (params.parameter as Record<string, unknown>[]) : [];
+  if (list.length > LIMITS.parameters) throw badRequest(`The Parameters resource has ${list.length} parameters; at most ${LIMITS.parameters} are accepted`);
   return list.map((p) => {
-    const value = Object.entries(p).find(([k]) => k.startsWith('value'))?.[1];
-    if (typeof p.name !== 'string' || (typeof value !== 'string' && typeof value !== 'number')) {
+    const value = p && typeof p === 'object' ? Object.entries(p).find(([k]) => k.startsWith('value'))?.[1] : undefined;
+    if (typeof p?.name !== 'string' || (typeof value !== 'string' && typeof value !== 'number')) {
       throw badRequest('Each parameter of an operation needs a name and a value[x] (valueCode, valueInstant, valueInteger, ...)');
     }
     return [p.name, String(value)];
@@ -373,7 +378,7 @@ function parametersPairs(body: unknown): [string, string][] {
 function clampCount(v: string | undefined): number {
   if (v === undefined) return 50;
   if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number, not "${v}"`, ['_count']);
-  return Math.max(1, Math.min(Number(v), 1000));
+  return Math.max(1, Math.min(Number(v), LIMITS.maxCount));
 }
 
 /** Query string → ordered name/value pairs, keeping repeats (a repeated parameter means AND). */

@@ -6,6 +6,7 @@ import { parseFhirDateRange } from './fhir-date.js';
 import { normalizeString } from './index-rows.js';
 import { badSearchParam, type Issue } from './outcome.js';
 import { ID_PATTERN, parseReference } from './references.js';
+import { LIMITS } from '../limits.js';
 
 export type QueryPairs = readonly (readonly [string, string])[];
 
@@ -49,7 +50,7 @@ export interface SearchRequest {
 }
 
 export const DEFAULT_COUNT = 50;
-export const MAX_COUNT = 1000;
+export const MAX_COUNT = LIMITS.maxCount;
 const PREFIXES: readonly DatePrefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
 
 export interface ParseOptions {
@@ -134,7 +135,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
 
     if (name === '_id') {
       if (modifier) throw badSearchParam(rawName, `Modifier :${modifier} is not supported on _id`);
-      const ids = splitOr(value);
+      const ids = orValues('_id', value);
       for (const id of ids) if (!ID_PATTERN.test(id)) throw badSearchParam('_id', `"${id}" is not a valid resource id`);
       clauses.push({ kind: 'id', ids });
       canonical.push([rawName, value]);
@@ -142,7 +143,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
     }
     if (name === '_lastUpdated') {
       if (modifier) throw badSearchParam(rawName, `Modifier :${modifier} is not supported on _lastUpdated`);
-      clauses.push({ kind: 'lastUpdated', values: splitOr(value).map((v) => parseDateValue('_lastUpdated', v, opts.now)) });
+      clauses.push({ kind: 'lastUpdated', values: orValues(rawName, value).map((v) => parseDateValue('_lastUpdated', v, opts.now)) });
       canonical.push([rawName, value]);
       continue;
     }
@@ -168,6 +169,10 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
       canonical.push([rawName, value]);
     }
   }
+  // Each include is a query of its own per page.
+  if (includes.length + revincludes.length > LIMITS.includes) {
+    throw badSearchParam('_include', `The search asks for ${includes.length + revincludes.length} _include and _revinclude values; at most ${LIMITS.includes} are accepted`);
+  }
   return { clauses, sort, count, ...(cursor ? { cursor } : {}), total, summaryCount, includes, revincludes, chains, warnings, canonical };
 }
 
@@ -185,7 +190,7 @@ function parseParam(
     return { kind: 'missing', param: param.indexAs ?? param.name, index: param.kind, missing: value === 'true' };
   }
   if (value === '') throw badSearchParam(rawName, `Search parameter "${rawName}" has an empty value`);
-  const values = splitOr(value);
+  const values = orValues(rawName, value);
   const key = param.indexAs ?? param.name;
   switch (param.kind) {
     case 'token': {
@@ -224,6 +229,13 @@ function parseParam(
       return { kind: 'reference', param: key, values: refs };
     }
   }
+}
+
+/** splitOr, refusing more values than a search may OR together (each is a condition in the query). */
+function orValues(name: string, value: string): string[] {
+  const values = splitOr(value);
+  if (values.length > LIMITS.orValues) throw badSearchParam(name, `"${name}" has ${values.length} comma-separated values; at most ${LIMITS.orValues} are accepted`);
+  return values;
 }
 
 /** Comma separates OR values; a backslash escapes a comma, pipe, dollar or backslash (FHIR R4 §3.1.1.5.7). */
@@ -366,6 +378,9 @@ export function encodeCursor(c: Cursor): string {
 
 function decodeCursor(value: string): Cursor {
   const m = /^([ab])\.(-?\d+)\.(\d+)$/.exec(Buffer.from(value, 'base64url').toString());
-  if (!m) throw badSearchParam('_cursor', 'The paging cursor is not valid; follow the next/previous links of a search Bundle');
-  return { direction: m[1] === 'a' ? 'after' : 'before', key: Number(m[2]), rid: Number(m[3]) };
+  const key = Number(m?.[2]);
+  const rid = Number(m?.[3]);
+  // Beyond 2^53 the numbers are not the ones written (and PostgreSQL's bigint refuses them): not a cursor of ours.
+  if (!m || !Number.isSafeInteger(key) || !Number.isSafeInteger(rid)) throw badSearchParam('_cursor', 'The paging cursor is not valid; follow the next/previous links of a search Bundle');
+  return { direction: m[1] === 'a' ? 'after' : 'before', key, rid };
 }

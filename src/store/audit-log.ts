@@ -113,9 +113,18 @@ const pgInsert = (size: number) => {
 export function chainedValues(e: AuditEntry): ChainedValue[] {
   if (isSecurityEvent(e)) {
     const detail = e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : null;
-    return [e.at, e.clientId ?? null, e.grantId ?? null, e.accountId ?? null, e.patientId ?? null, null, null, null, null, e.event, e.actor ?? null, e.outcome, detail];
+    return [e.at, e.clientId ?? null, e.grantId ?? null, e.accountId ?? null, e.patientId ?? null, null, null, null, null, e.event, e.actor ?? null, e.outcome, detail].map(storable);
   }
-  return [e.at, e.clientId, e.grantId, e.accountId, e.patientId, e.resourceType, e.interaction, e.resourceId, e.status, null, null, null, null];
+  return [e.at, e.clientId, e.grantId, e.accountId, e.patientId, e.resourceType, e.interaction, e.resourceId, e.status, null, null, null, null].map(storable);
+}
+
+/**
+ * PostgreSQL's text cannot hold U+0000, which a URL can carry (GET /fhir/%00 is recorded with that type): one such
+ * event failed every batch it was in, and so every audited answer after it. Stored as U+FFFD on both databases, so the
+ * chain hashes the same values everywhere.
+ */
+function storable(v: ChainedValue): ChainedValue {
+  return typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
 }
 
 function fromRow(r: Selectable<AuditEventTable>): AuditRecord {

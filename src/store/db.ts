@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { NulSafeClient } from './pg-text.js';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
@@ -162,7 +163,7 @@ function withStatementCache(raw: BetterSqlite3.Database, max: number): BetterSql
 }
 
 function openPostgres(connectionString: string): Db {
-  const pool = new pg.Pool({ connectionString, max: Number(process.env.PG_POOL_MAX ?? 10) });
+  const pool = new pg.Pool({ connectionString, max: Number(process.env.PG_POOL_MAX ?? 10), Client: NulSafeClient });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,
