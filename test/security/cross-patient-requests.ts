@@ -71,7 +71,8 @@ export type Case =
   | { kind: 'replay'; from: number; to: number; type: string; aim: number; params: readonly ParamChoice[] }
   | { kind: 'tamper'; token: number; type: string; aim: number; params: readonly ParamChoice[]; mutation: Mutation; n: number; other: Pick }
   | { kind: 'everything-cursor'; token: number; from: number; patient: Pick; other: Pick; mutation: 'swap-patient' | 'flip' | 'other-token' }
-  | { kind: 'history-cursor'; token: number; type: string; target: Pick; cursor: number };
+  | { kind: 'history-cursor'; token: number; type: string; target: Pick; cursor: number }
+  | { kind: 'system-level'; token: number; variant: number; patient: Pick };
 
 export type Template = 'obs-lab' | 'obs-vital' | 'obs-member-other' | 'cond-problem' | 'allergy' | 'coverage' | 'report-other' | 'provenance-any' | 'provenance-mixed' | 'task' | 'patient' | 'practitioner' | 'group' | 'encounter';
 
@@ -115,6 +116,7 @@ export function caseArb(tokens: number): fc.Arbitrary<Case> {
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('tamper' as const), token, type: fc.constantFrom(...SEARCHABLE), aim: fc.nat(), params, mutation: fc.constantFrom('flip', 'shift', 'garbage', 'swap-search', 'truncate') as fc.Arbitrary<Mutation>, n: fc.nat(), other: pickFixed }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('everything-cursor' as const), token, from: token, patient: pickFixed, other: pickFixed, mutation: fc.constantFrom('swap-patient', 'flip', 'other-token') as fc.Arbitrary<'swap-patient' | 'flip' | 'other-token'> }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('history-cursor' as const), token, type: compartmentType, target: pick, cursor: fc.integer({ min: -1, max: 9 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('system-level' as const), token, variant: fc.nat(), patient: pickFixed }) },
   );
 }
 
@@ -307,13 +309,15 @@ const tokenOf = (cx: CaseContext, n: number) => cx.world.tokens[n % cx.world.tok
 const COMPARTMENT_TYPES = WORLD_TYPES.filter((t) => TYPES[t]!.kind === 'compartment');
 const UPDATE_TYPES = ['Observation', 'Condition', 'AllergyIntolerance', 'Coverage', 'Provenance', 'Patient', 'Task', 'Practitioner', 'DiagnosticReport'];
 
-/** Most cases ask about a type the token names in its scopes (else nearly every answer would be a 403). */
+const OP_OF: Readonly<Record<string, Op>> = { read: 'r', vread: 'r', history: 'r', search: 's', replay: 's', tamper: 's', update: 'u', delete: 'd' };
+
+/** Three cases in four ask about a type some scope of the token can be used for (else most answers would be 403s). */
 function aimed(cx: CaseContext, c: Case): Case {
   if (!('aim' in c) || c.aim % 4 === 0) return c;
   const token = tokenOf(cx, 'token' in c ? c.token : c.from);
   const fits = c.kind === 'update' ? UPDATE_TYPES : c.kind === 'vread' || c.kind === 'history' || c.kind === 'delete' ? COMPARTMENT_TYPES : c.kind === 'read' ? WORLD_TYPES : SEARCHABLE;
-  const named = [...new Set(token.scopes.map((s) => s.type))].filter((t) => fits.includes(t));
-  return named.length ? { ...c, type: named[c.aim % named.length]! } : c;
+  const usable = fits.filter((t) => cx.h.model.typeUsable(token, t, OP_OF[c.kind]!));
+  return usable.length ? { ...c, type: usable[c.aim % usable.length]! } : c;
 }
 
 export async function runCase(cx: CaseContext, asked: Case): Promise<void> {
@@ -361,6 +365,9 @@ export async function runCase(cx: CaseContext, asked: Case): Promise<void> {
       break;
     case 'everything-cursor':
       await everythingCursor(run, c);
+      break;
+    case 'system-level':
+      await systemLevel(run, c);
       break;
     case 'history-cursor': {
       const token = tokenOf(cx, c.token);
@@ -765,4 +772,51 @@ async function everythingCursor(run: Run, c: Extract<Case, { kind: 'everything-c
   } else user = tokenOf(run.cx, c.token);
   const a = await run.pages(user, 'GET', url.toString(), undefined, () => ANY_OP);
   if (c.mutation === 'swap-patient' && a.first.status === 200) run.fail(`$everything cursor of ${patient} was accepted for another patient: ${url}`);
+}
+
+// ------------------------------------------------------------------------------------------------ whole system
+
+/**
+ * Interactions across every record at once, which the server does not offer (system and type history, system search,
+ * type-level $everything, transaction and batch Bundles): whatever they answer holds nothing outside the grant, and a
+ * Bundle of writes into another record changes nothing.
+ */
+async function systemLevel(run: Run, c: Extract<Case, { kind: 'system-level' }>): Promise<void> {
+  const token = tokenOf(run.cx, c.token);
+  const patient = patientOf(run.cx, c.patient);
+  const reads = [
+    '/_history',
+    '/Observation/_history',
+    `/?_type=Observation,Condition&patient=${patient}`,
+    '/_search',
+    '/Patient/$everything',
+    `/Group/${run.cx.world.group.id}/$everything`,
+    `/Observation?patient=${patient}&_format=json&_pretty=true`,
+  ];
+  const variant = c.variant % (reads.length + 2);
+  if (variant < reads.length) {
+    await run.pages(token, 'GET', reads[variant]!, undefined, () => ANY_OP);
+    return;
+  }
+  const type = 'Observation';
+  const before = await countOf(run, type);
+  const victims = run.model.all(type).filter((r) => current(r).compartments.has(patient)).map((r) => r.id);
+  const victim = victims[0];
+  const entry = (request: Json, resource?: Json) => ({ ...(resource ? { resource } : {}), request });
+  const bundle = {
+    resourceType: 'Bundle',
+    type: variant === reads.length ? 'transaction' : 'batch',
+    entry: [
+      entry({ method: 'POST', url: type }, observation('x', patient, 'laboratory')),
+      ...(victim ? [entry({ method: 'PUT', url: `${type}/${victim}` }, observation(victim, patient, 'vital-signs')), entry({ method: 'DELETE', url: `${type}/${victim}` })] : []),
+    ],
+  };
+  const text = JSON.stringify(bundle);
+  const a = await run.http(token.accessToken, 'POST', '', text);
+  run.checkErrorText(token, a, text);
+  run.checkBody(token, a, () => ANY_OP, `${bundle.type} Bundle`);
+  if (victim && (await resync(run, type, victim))) run.fail(`a ${bundle.type} Bundle changed ${type}/${victim}`);
+  const after = await countOf(run, type);
+  if (a.status >= 200 && a.status < 300) run.fail(`a ${bundle.type} Bundle was accepted (${a.status}); this server has no transaction or batch`);
+  if (after !== before) run.fail(`a ${bundle.type} Bundle answered ${a.status} and the ${type} count went ${before} → ${after}`);
 }

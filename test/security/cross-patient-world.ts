@@ -528,6 +528,10 @@ function checkNoWidening(stats: MintStats, label: string, asked: string, granted
   for (const g of granted) if (!wanted.some((w) => scopeCoversModel(w, g))) stats.problems.push(`${label}: granted ${g.raw}, which no requested scope (${asked}) covers`);
 }
 
+const PORTAL_SESSION = 'portal_session';
+/** The portal session cookie of each account that has signed in once. */
+const portalSessions = new Map<string, string>();
+
 async function mintUserToken(h: Harness, label: string, g: GrantSpec, accounts: readonly AccountModel[], patients: readonly string[], stats: MintStats): Promise<TokenModel | undefined> {
   const account = accounts[g.account]!;
   const reach = h.model.reach(account);
@@ -565,8 +569,11 @@ async function mintUserToken(h: Harness, label: string, g: GrantSpec, accounts: 
     ...(launch ? { launch } : {}),
   });
   // A browser of its own per flow: oidc-provider keeps one authorization per client in a session, and tokens issued
-  // without offline_access end when a later authorization of the same client replaces it in that session.
+  // without offline_access end when a later authorization of the same client replaces it in that session. Only the
+  // portal's sign-in is carried over (the portal's "already signed in"), as a sign-in costs a full-strength scrypt.
   const jar = new CookieJar();
+  const signedIn = portalSessions.get(account.id);
+  if (signedIn) jar.store(new Response(null, { headers: { 'set-cookie': `${PORTAL_SESSION}=${signedIn}` } }));
   let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
   try {
     const flow = await authorizeInBrowser(url.toString(), REDIRECT, {
@@ -575,6 +582,8 @@ async function mintUserToken(h: Harness, label: string, g: GrantSpec, accounts: 
       patient: chosen,
       ...(g.keep ? { keepGroups: (offered: string[]) => offered.filter((_, i) => g.keep![i % g.keep!.length]) } : {}),
     }, jar);
+    const session = new RegExp(`(?:^|; )${PORTAL_SESSION}=([^;]+)`).exec(jar.header())?.[1];
+    if (session) portalSessions.set(account.id, session);
     tokens = await oidc.authorizationCodeGrant(config, flow.callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
   } catch (err) {
     if (expectRefusal) {
