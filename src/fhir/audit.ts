@@ -9,7 +9,8 @@
 import type { FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { AuditEvent } from '../store/audit-log.js';
 import type { AuditInteraction } from '../store/schema.js';
-import { FhirError } from './outcome.js';
+import { FHIR_JSON } from './negotiation.js';
+import { operationOutcome, unavailable } from './outcome.js';
 
 export type AuditedInteraction = AuditInteraction;
 /** One authorized request: app, grant, account, patient, type, interaction, id, status and time */
@@ -132,22 +133,22 @@ const AUDIT_UNAVAILABLE = 'The audit trail could not be written, so the answer w
 
 /**
  * An onSend hook that records the request's event and holds the response until the event is durable. If it cannot be
- * written, the response becomes a 503 OperationOutcome instead (its own onSend pass goes through unheld).
+ * written, a 503 OperationOutcome is sent instead: replaced here rather than thrown, since the route's error handler
+ * may already have answered this request (an error answered while the database is down) and would not run again.
  */
 export function holdUntilAudited(recorder: AccessRecorder, eventOf: (req: FastifyRequest, reply: FastifyReply) => AccessEvent | undefined): onSendHookHandler {
-  const held = new WeakSet<FastifyRequest>();
   return (req, reply, payload, done) => {
-    if (held.has(req)) return done(null, payload);
     const event = eventOf(req, reply);
     if (!event) return done(null, payload);
-    held.add(req);
     recorder.record(event, (err) => {
       if (!err) return done(null, payload);
       req.log.error({ err }, 'audit event not written: the response is withheld');
       // A streamed body (an export file) is never sent now: release its file.
       if (payload && typeof (payload as { destroy?: unknown }).destroy === 'function') (payload as { destroy: () => void }).destroy();
-      reply.removeHeader('etag').removeHeader('last-modified').removeHeader('location').removeHeader('content-location');
-      done(new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics: AUDIT_UNAVAILABLE }], { 'Retry-After': '1' }));
+      for (const h of ['etag', 'last-modified', 'location', 'content-location', 'content-range', 'content-encoding', 'content-length']) reply.removeHeader(h);
+      const e = unavailable(AUDIT_UNAVAILABLE);
+      void reply.code(e.status).headers(e.headers).header('content-type', FHIR_JSON);
+      done(null, JSON.stringify(operationOutcome(e.issues)));
     });
   };
 }

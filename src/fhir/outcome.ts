@@ -39,6 +39,9 @@ export const conflict = (diagnostics: string) => error(409, 'conflict', diagnost
 export const notSupported = (status: number, diagnostics: string) => error(status, 'not-supported', diagnostics);
 export const unsupportedMediaType = (diagnostics: string) => error(415, 'not-supported', diagnostics);
 export const notAcceptable = (diagnostics: string) => error(406, 'not-supported', diagnostics);
+/** Something the server depends on (the database, the audit trail) is unavailable for now: a 503 asking to retry. */
+export const unavailable = (diagnostics: string, retryAfterSeconds = 1) =>
+  new FhirError(503, [{ severity: 'error', code: 'transient', diagnostics }], { 'Retry-After': String(retryAfterSeconds) });
 export const internalError = () => error(500, 'exception', 'The server could not complete the request. The error has been logged.');
 
 export function operationOutcome(issues: readonly Issue[]): OperationOutcome {

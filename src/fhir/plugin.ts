@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredResource } from '../store/resources.js';
 import { historyJson, searchsetJson, type BundleLink } from './bundle.js';
-import { FhirError, badRequest, internalError, notSupported, operationOutcome, unsupportedMediaType, type Issue } from './outcome.js';
+import { FhirError, badRequest, internalError, notSupported, operationOutcome, unavailable, unsupportedMediaType, type Issue } from './outcome.js';
+import { isDatabaseUnavailable } from '../store/db.js';
 import { FHIR_JSON, checkAcceptable, checkFhirVersionParam } from './negotiation.js';
 import { encodeCursor, type QueryPairs } from './search-parse.js';
 import type { FhirService } from './service.js';
@@ -159,6 +160,9 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       const code: Issue['code'] = err.statusCode === 415 ? 'not-supported' : err.statusCode === 413 ? 'too-long' : 'invalid';
       fhirErr = new FhirError(err.statusCode, [{ severity: 'error', code, diagnostics: err.message }]);
+    } else if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable: FHIR request answered 503');
+      fhirErr = unavailable('The database is unavailable right now. Try again in a few seconds.', 2);
     } else {
       req.log.error({ err }, 'unhandled error in FHIR request');
       fhirErr = internalError();

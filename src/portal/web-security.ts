@@ -7,6 +7,7 @@ import helmet from '@fastify/helmet';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { addressKey } from '../rate-limit/limiter.js';
+import { isDatabaseUnavailable } from '../store/db.js';
 
 export interface WebSecurityOptions {
   readonly cookieSecret: string;
@@ -72,8 +73,11 @@ export interface PageError {
  */
 export function setPageErrorHandler(app: FastifyInstance, label: string, render: (e: PageError) => string): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, `${label} page failed`);
+    // The database unavailable (PostgreSQL restarting) is a 503 to retry, not a fault of the page.
+    const down = isDatabaseUnavailable(err);
+    const status = down ? 503 : err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (down) void reply.header('Retry-After', '2');
+    if (status >= 500) req.log[down ? 'warn' : 'error']({ err }, `${label} page failed`);
     const kind: PageError['kind'] = status === 429 ? 'too-many' : err.code?.startsWith('FST_CSRF') ? 'stale-form' : status >= 500 ? 'fault' : 'refused';
     void reply.code(status).type('text/html; charset=utf-8').send(render({ status, kind, message: err.message }));
   });

@@ -164,6 +164,12 @@ function withStatementCache(raw: BetterSqlite3.Database, max: number): BetterSql
 
 function openPostgres(connectionString: string): Db {
   const pool = new pg.Pool({ connectionString, max: Number(process.env.PG_POOL_MAX ?? 10), Client: NulSafeClient });
+  // A connection that dies (PostgreSQL stopped or restarted) emits 'error': on the pool while idle, on the client
+  // while checked out (e.g. held by a transaction between statements). Unheard, either ends the process. The queries
+  // on it fail on their own (a FHIR request answers 503, see isDatabaseUnavailable), the pool drops the connection
+  // when it comes back, and the next query connects anew: the server recovers by itself once PostgreSQL is up.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,
@@ -182,6 +188,23 @@ function openPostgres(connectionString: string): Db {
     },
     close: () => kysely.destroy(),
   };
+}
+
+// What a driver throws when the database cannot be reached or is shutting down, as opposed to a bad statement:
+// PostgreSQL's connection exceptions (class 08), shutdown and start-up states, too many connections, the pg client's
+// own messages for a connection that died or never came, socket errors, and SQLite's lock held past busy_timeout.
+const UNAVAILABLE_SQLSTATES = /^(08...|57P01|57P02|57P03|53300)$/;
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'SQLITE_BUSY']);
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client was closed and is not queryable|Client has encountered a connection error)/;
+
+/** Whether an error means the database is unavailable for now (worth a 503 and a retry), not that the query was wrong. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATES.test(code))) return true;
+  // Several socket errors at once (connecting to 127.0.0.1 and ::1) come as one AggregateError.
+  if (err instanceof AggregateError) return err.errors.some(isDatabaseUnavailable);
+  return UNAVAILABLE_MESSAGES.test(err.message);
 }
 
 function toPgPlaceholders(sqlText: string): string {

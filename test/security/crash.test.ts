@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createTestDatabase, usingPostgres } from '../helpers/database.js';
-import { startServer, until, type ServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/server-process.js';
 import { freePort } from '../helpers/smart-server.js';
-import { WRITER_CLIENT, Workload, checkLive, checkStore, http, newLedger, prng } from './crash-workload.js';
+import { WRITER_CLIENT, Workload, checkLive, checkStore, launchServer, newLedger, prng } from './crash-workload.js';
 
 const LONG = process.env.TEST_LONG === '1';
 const KILLS = Number(process.env.CRASH_KILLS ?? (LONG ? 50 : 5));
@@ -33,34 +33,7 @@ writeFileSync(clientsFile, JSON.stringify([WRITER_CLIENT]));
 const port = await freePort();
 const origin = `http://127.0.0.1:${port}`;
 
-async function launch(t: Test): Promise<ServerProcess> {
-  const server = startServer({
-    DATABASE_URL: database.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: origin,
-    SANDBOX: 'true',
-    SEED_DIR: '',
-    LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
-    CLIENTS_FILE: clientsFile,
-    SIGNIN_RATE_LIMIT: '1000000',
-    EXPORT_DIR: join(dir, 'exports'),
-  });
-  t.teardown(async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
-  });
-  const end = Date.now() + 90_000;
-  for (;;) {
-    if (server.child.exitCode !== null) throw new Error(`the server exited with ${server.child.exitCode}: ${server.stderr()}`);
-    if (await http(`${origin}/fhir/metadata`).then((r) => r.status === 200, () => false)) break;
-    if (Date.now() > end) throw new Error(`the server did not answer within 90 s; stderr: ${server.stderr().slice(-1000)}; log: ${JSON.stringify(server.lines.slice(-8))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return server;
-}
+const launch = (t: Test) => launchServer(t, { databaseUrl: database.url, port, clientsFile, exportDir: join(dir, 'exports') });
 
 t.test('acknowledged writes, accounts, grants, refresh tokens and audited accesses survive SIGKILL at random moments', async (t) => {
   const ledger = newLedger(`s${SEED}`);
@@ -86,8 +59,13 @@ t.test('acknowledged writes, accounts, grants, refresh tokens and audited access
       t.equal(await server.exited, 0, 'the server stops cleanly on SIGTERM after the last restart');
     } else {
       await work.start();
+      t.teardown(() => work.stop());
       // The first life runs until every kind of write has been acknowledged, so every kill finds all of them.
-      if (life === 0) await until('the load to acknowledge two consents and a refresh', () => ledger.chains.length >= 2 && ledger.counts.refreshes >= 2, 120_000);
+      if (life === 0) {
+        await until('the load to acknowledge two consents and a refresh', () => ledger.chains.length >= 2 && ledger.counts.refreshes >= 2, 120_000).catch((err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify({ counts: ledger.counts, unexpected: Object.fromEntries(ledger.unexpected), cutOff: Object.fromEntries(ledger.cutOff) })}`);
+        });
+      }
       const delay = 300 + Math.floor(random() * 1200);
       delays.push(delay);
       await new Promise((r) => setTimeout(r, delay));
@@ -111,5 +89,5 @@ t.test('acknowledged writes, accounts, grants, refresh tokens and audited access
       `${ledger.counts.reads} reads; ${ledger.counts.inDoubt} requests cut off (in doubt); checks: ${totals.refreshTokens} refresh tokens, ${totals.accessTokens} access tokens, ` +
       `${totals.ccTokens} client_credentials tokens, ${totals.grants} grants, ${totals.auditEvents} audited accesses; lost: ${lost}`,
   );
-  t.comment(`answers: ${JSON.stringify(Object.fromEntries(ledger.statuses))}`);
+  t.comment(`answers: ${JSON.stringify(Object.fromEntries(ledger.statuses))}; cut off: ${JSON.stringify(Object.fromEntries([...ledger.cutOff].map(([k, v]) => [k, v.count])))}`);
 });
