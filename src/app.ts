@@ -49,13 +49,19 @@ export interface App {
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** A hop count as the function Fastify's types accept (its runtime takes the number too): trust the nearest `hops` */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return typeof trust === 'boolean' ? trust : [...trust];
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db } = deps;
   const server = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel),
     // Header, URL, body and time limits (src/limits.ts), refused in each area's own error format
     ...limitOptions({ siteName: config.siteName, requestTimeoutSeconds: config.requestTimeoutSeconds }),
-    trustProxy: false,
+    trustProxy: trustProxyOption(config.trustProxy),
   });
   answerDatabaseUnavailable(server);
   // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).

@@ -47,6 +47,8 @@ export interface Config {
   readonly overloadQueueMs: number;
   /** A request whose headers and body have not all arrived within this many seconds is answered 408 */
   readonly requestTimeoutSeconds: number;
+  /** Which peers may name the client's address in X-Forwarded-For (Fastify's trustProxy): false, a hop count, or addresses/CIDRs */
+  readonly trustProxy: boolean | number | readonly string[];
   /** Hospital name shown on the portal pages */
   readonly siteName: string;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process */
@@ -104,6 +106,28 @@ function secretsKeyFrom(env: NodeJS.ProcessEnv, name: string, problems: string[]
   if (key?.length === 32) return key;
   problems.push(`${name} must be 32 random bytes, as 64 hex digits or base64 (e.g. the output of openssl rand -base64 32)`);
   return undefined;
+}
+
+const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(\/\d{1,3})?$/i;
+
+/**
+ * Rate limits and the audit trail key on the client's address: behind a reverse proxy that is the proxy's, unless the
+ * proxy is trusted to pass the client's on. Only the proxy's own addresses (or a hop count) should be trusted; `true`
+ * lets any client pick its address, and with it escape the per-address limits.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | readonly string[] {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 10) return hops;
+  } else {
+    const list = value.split(',').map((a) => a.trim()).filter(Boolean);
+    if (list.length && list.every((a) => ADDRESS.test(a) || a === 'loopback' || a === 'linklocal' || a === 'uniquelocal')) return list;
+  }
+  problems.push(`TRUST_PROXY "${raw}" must be false, true, a hop count (1-10), or addresses/CIDRs separated by commas (e.g. 10.0.0.0/8,loopback)`);
+  return false;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -169,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const overloadEventLoopDelayMs = whole('OVERLOAD_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000);
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     export: Object.freeze(exportConfig),
@@ -191,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     overloadEventLoopDelayMs,
     overloadQueueMs,
     requestTimeoutSeconds,
+    trustProxy,
     siteName,
     workers,
     resourceCacheBytes: Math.round(resourceCacheMb * MB),
