@@ -6,8 +6,14 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export const LIMITS = Object.freeze({
-  /** Request line plus headers, as Node reads them (its maxHeaderSize): 431 beyond */
+  /** Request line plus headers: 431 beyond */
   headerBytes: 16 * KiB,
+  /**
+   * Where Node's HTTP parser itself stops reading a request line and headers (its maxHeaderSize): 431. Above
+   * headerBytes so that the request is normally read whole and refused by the server in the words of the area it was
+   * for; past this the bytes that overflowed may not include the path, and the answer is plain JSON.
+   */
+  parserHeaderBytes: 64 * KiB,
   /** Path plus query string: 414 beyond (POST /fhir/[type]/_search takes long searches as a form) */
   urlBytes: 8 * KiB,
   /** One path segment (an id, a client id): a longer one matches no route, 404 (Fastify's maxParamLength) */

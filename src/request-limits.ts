@@ -49,7 +49,11 @@ export function refusal(url: string, status: number, message: string, siteName: 
 }
 
 /** Why a request line and headers are refused before any route sees them, or undefined. */
-export function urlProblem(url: string): { status: number; message: string } | undefined {
+export function requestProblem(method: string, url: string, rawHeaders: readonly string[]): { status: number; message: string } | undefined {
+  // As on the wire: "METHOD URL HTTP/1.1\r\n", then "Name: value\r\n" each, then "\r\n" (strings hold the bytes as latin1)
+  let head = method.length + url.length + 13;
+  for (let i = 0; i < rawHeaders.length; i += 2) head += rawHeaders[i]!.length + (rawHeaders[i + 1]?.length ?? 0) + 4;
+  if (head > LIMITS.headerBytes) return { status: 431, message: `The request line and headers are ${head} bytes; at most ${LIMITS.headerBytes} are accepted` };
   if (url.length > LIMITS.urlBytes) {
     return { status: 414, message: `The URL is ${url.length} bytes long; at most ${LIMITS.urlBytes} are accepted (a long FHIR search can be sent as POST [type]/_search with a form body)` };
   }
@@ -61,7 +65,7 @@ export function urlProblem(url: string): { status: number; message: string } | u
   return undefined;
 }
 
-type ClientError = Error & { code?: string; rawPacket?: Buffer };
+type ClientError = Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number };
 /** What Node keeps on a socket about the request on it (not typed by @types/node) */
 type HttpSocket = Socket & { _httpMessage?: { headersSent?: boolean; req?: { url?: string } } };
 
@@ -79,13 +83,12 @@ function clientErrorHandler(siteName: string, timeoutSeconds: number) {
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, `The request did not arrive in full within ${timeoutSeconds} seconds`]
         : err.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, `The request line and headers are over ${LIMITS.headerBytes} bytes`]
+          ? [431, `The request line and headers are over ${LIMITS.parserHeaderBytes} bytes`]
           : [400, `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`];
     const inFlight = s._httpMessage?.req?.url;
     // A timeout on a connection with no request on it (idle between keep-alive requests): nobody to answer.
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && inFlight === undefined) return void socket.destroy();
-    const line = /^[^ \r\n]{1,20} (\S+)/.exec(err.rawPacket?.subarray(0, 4096).toString('latin1') ?? '');
-    const url = inFlight ?? line?.[1] ?? '/';
+    const url = inFlight ?? requestPathIn(err.rawPacket, err.bytesParsed) ?? '/';
     if (socket.writable && !s._httpMessage?.headersSent) {
       const r = refusal(url, status, message, siteName);
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${r.contentType}\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\nConnection: close\r\n\r\n${r.body}`);
@@ -93,6 +96,17 @@ function clientErrorHandler(siteName: string, timeoutSeconds: number) {
       setTimeout(() => socket.destroy(), 1000).unref();
     } else socket.destroy();
   };
+}
+
+/**
+ * The path of the request line in the bytes a parse error came with: where the parser stopped (the bytes before it may
+ * end an earlier message, e.g. the rest of a body answered before it had all arrived), else at their start.
+ */
+function requestPathIn(packet: Buffer | undefined, parsed: number | undefined): string | undefined {
+  if (!packet) return undefined;
+  const from = Math.max(0, Math.min(packet.length, parsed ?? 0) - 32);
+  const near = / (\/\S*) HTTP\/1\.[01]\r?\n/.exec(packet.subarray(from, from + 8192).toString('latin1'));
+  return near?.[1] ?? /^[^ \r\n]{1,20} (\S+)/.exec(packet.subarray(0, 8192).toString('latin1'))?.[1];
 }
 
 /** Fastify options that set the HTTP-level limits; spread into the options of Fastify(). */
@@ -103,7 +117,7 @@ export function limitOptions(opts: { siteName: string; requestTimeoutSeconds: nu
     bodyLimit: LIMITS.formBodyBytes,
     requestTimeout: timeoutMs,
     http: {
-      maxHeaderSize: LIMITS.headerBytes,
+      maxHeaderSize: LIMITS.parserHeaderBytes,
       headersTimeout: timeoutMs,
       // How often Node looks for requests over their time; by default every 30 s, which would double a short timeout.
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(timeoutMs / 4))),
@@ -121,14 +135,22 @@ export function limitOptions(opts: { siteName: string; requestTimeoutSeconds: nu
 }
 
 /**
- * The URL limits, checked first on every request (before the authorization server takes over /auth), and a
+ * The header and URL limits, checked first on every request (before the authorization server takes over /auth), and a
  * not-found answer in the area's words for every path no part of the server claims.
  */
 export function registerRequestLimits(server: FastifyInstance, siteName: string): void {
   server.addHook('onRequest', (req, reply, done) => {
-    const problem = urlProblem(req.raw.url ?? '');
+    const problem = requestProblem(req.raw.method ?? '', req.raw.url ?? '', req.raw.rawHeaders);
     if (!problem) return done();
     const r = refusal(req.raw.url ?? '', problem.status, problem.message, siteName);
+    void reply.code(r.status).header('content-type', r.contentType).send(r.body);
+  });
+  // Errors of routes outside the plugins that have their own handler (/healthz, discovery, POST /auth/auth) and of
+  // bodies sent to addresses nothing serves: in the area's words too. A fault of ours is logged, never shown.
+  server.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const r = refusal(req.url, status, status >= 500 ? 'The server could not complete the request. The error has been logged.' : err.message, siteName);
     void reply.code(r.status).header('content-type', r.contentType).send(r.body);
   });
   server.setNotFoundHandler((req, reply) => {

@@ -21,6 +21,9 @@ export function namePublicClientOnRefresh(provider: Provider) {
         const e = new errors.InvalidRequest(`the request body is over ${MAX_BODY} bytes`);
         ctx.status = e.status;
         ctx.body = { error: e.error, error_description: e.error_description };
+        // The rest of the body is left unread, and Node does not drain a body once it was read from: without closing,
+        // the connection would wait for it until the request timeout.
+        ctx.set('connection', 'close');
         return;
       }
       chunks.push(chunk);

@@ -265,7 +265,8 @@ export async function fhirPlugin(app: FastifyInstance, opts: FhirPluginOptions):
   app.get<{ Params: Params }>('/:type', audited('search'), async (req, reply) => search(req, reply, queryPairs(req.url)));
 
   app.post<{ Params: Params; Body: QueryPairs | undefined }>('/:type/_search', audited('search'), async (req, reply) => {
-    if (req.body !== undefined && !Array.isArray(req.body)) {
+    // Only the form parser gives pairs: a JSON array is not a form (its entries threw in the parser: a 500).
+    if (req.body !== undefined && !isFormPairs(req.body)) {
       throw unsupportedMediaType('POST _search takes a form body (application/x-www-form-urlencoded)');
     }
     // Parameters may come in the URL, the body, or both (FHIR R4 §3.1.1.3).
@@ -361,6 +362,10 @@ function refuse(auth: FhirAuth, token: string, realm: string, done: (err?: Error
 function requireBody(body: unknown): unknown {
   if (body === undefined) throw badRequest('The request has no body; send the resource as application/fhir+json');
   return body;
+}
+
+function isFormPairs(body: unknown): body is QueryPairs {
+  return Array.isArray(body) && body.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string');
 }
 
 /** A POST body of $everything: none, or a Parameters resource whose parameters are the query parameters. */

@@ -567,6 +567,8 @@ export function nextRawCase(rng: Rng, ctx: FuzzContext, port: number): RawCase {
     case 5:
       return { kind: 'raw-long-header', path, head: head(`GET ${path} HTTP/1.1`, `X-Big: ${'c'.repeat(LIMITS.headerBytes + 100)}${CRLF}`), must4xx: true, mayClose: true };
     case 6:
+      // Past Node's own parser limit the overflowing bytes may not hold the path: any area's error will do.
+      if (rng.chance(0.3)) return { kind: 'raw-header-over-parser-limit', path, head: head(`GET ${path} HTTP/1.1`, `X-Big: ${'e'.repeat(LIMITS.parserHeaderBytes + 100)}${CRLF}`), must4xx: true, mayClose: true, pathless: true };
       return { kind: 'raw-many-headers', path, head: head(`GET ${path} HTTP/1.1`, Array.from({ length: 600 }, (_, i) => `X-H${i}: ${'d'.repeat(30)}${CRLF}`).join('')), must4xx: true, mayClose: true };
     case 7: {
       const line = rng.pick([`GARBAGE${CRLF}${CRLF}`, `GET  HTTP/1.1${CRLF}${host}${CRLF}`, `GET ${path} HTTP/9.9${CRLF}${host}${CRLF}`, `G\x00T ${path} HTTP/1.1${CRLF}${host}${CRLF}`, `GET ${path} HTTP/1.1${CRLF}Bad Header${CRLF}${CRLF}`, `GET ${path} HTTP/1.1${CRLF}${host}X Y: z${CRLF}${CRLF}`, `GET ${path}\x7f HTTP/1.1${CRLF}${host}${CRLF}`]);

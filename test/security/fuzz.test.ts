@@ -30,9 +30,13 @@ const BATCH = 500;
 const RAW_EVERY = 25;
 /** The server's REQUEST_TIMEOUT_SECONDS here, so stalled bodies are cut off within the test */
 const REQUEST_TIMEOUT_S = 3;
-/** RSS may grow this much over the run (parsers, caches and V8's heap settle at a higher level), and never beyond the peak */
-const RSS_GROWTH_LIMIT = 300 * 1024 * 1024;
-const RSS_PEAK_LIMIT = 1536 * 1024 * 1024;
+/**
+ * Memory is bounded when it never passes a fixed ceiling however many requests come, and does not climb from the first
+ * half of the run to the second by more than V8's heap swings (it grows and compacts by hundreds of MB as bodies of up
+ * to 10 MiB come and go). A leak shows in both once the run is long enough (TEST_LONG=1).
+ */
+const RSS_PEAK_LIMIT = 1024 * 1024 * 1024;
+const RSS_CLIMB_LIMIT = 300 * 1024 * 1024;
 
 const WRITER = { client_id: 'fuzz-writer', client_secret: 'fuzz-writer-secret-0123456789abcdef', scope: 'system/*.cruds' };
 
@@ -68,7 +72,7 @@ const header = (h: Answer['headers'], name: string) => {
 };
 
 /** Why an answer is wrong for its request, or undefined when it is right. */
-export function problemWith(area: Area | 'unknown', method: string, must4xx: boolean, a: Answer): string | undefined {
+export function problemWith(area: Area | 'unknown', method: string, must4xx: boolean, a: Answer, path = ''): string | undefined {
   if (a.status >= 500) return `${a.status} from the server`;
   if (a.status < 100) return 'no status';
   if (must4xx && (a.status < 400 || a.status >= 500)) return `expected a 4xx, got ${a.status}`;
@@ -100,7 +104,7 @@ export function problemWith(area: Area | 'unknown', method: string, must4xx: boo
     case 'page':
       if (html()) return undefined;
       // The sandbox's JSON launch endpoint answers scripts in OAuth's error shape
-      if (/^application\/json/.test(type) && typeof json()?.error === 'string') return undefined;
+      if (path.split('?')[0] === '/sandbox/launch' && /^application\/json/.test(type) && typeof json()?.error === 'string') return undefined;
       return `a ${a.status} from a page that is not the HTML error page (${type}): ${text.slice(0, 200)}`;
     case 'unknown': {
       // Bytes with no path in them: any of the server's error shapes will do.
@@ -285,7 +289,7 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
       return;
     }
     bump(statuses, `${area} ${a.status}`);
-    const why = problemWith(area, 'GET', c.must4xx, a);
+    const why = problemWith(area, 'GET', c.must4xx, a, c.path);
     if (why) fail({ index, kind: c.kind, what: why, request: describe(c) });
   };
   const handle = async (index: number, r: FuzzRequest) => {
@@ -293,7 +297,9 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
     const a = await httpRequest(agent, port, r, 30_000);
     bump(kinds, r.kind);
     bump(kindMs, r.kind, Date.now() - t0);
-    const area = areaOf(r.path);
+    // Past Node's parser limit the answer may not know the area (see LIMITS.parserHeaderBytes).
+    const head = r.path.length + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+    const area = head > LIMITS.parserHeaderBytes - 1024 ? 'unknown' : areaOf(r.path);
     if ('error' in a) {
       bump(statuses, `${area} ${a.error.startsWith('client refused') ? 'not sent' : 'connection error'}`);
       clientErrors++;
@@ -303,7 +309,7 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
       return;
     }
     bump(statuses, `${area} ${a.status}`);
-    const why = problemWith(area, r.method, r.must4xx, a);
+    const why = problemWith(area, r.method, r.must4xx, a, r.path);
     if (why) fail({ index, kind: r.kind, what: why, request: describe(r) });
   };
 
@@ -312,6 +318,7 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
   let peak = 0;
   let sent = 0;
   const healthMs: number[] = [];
+  const rssSeries: number[] = [];
   for (let batchStart = 0; batchStart < TOTAL; batchStart += BATCH) {
     const end = Math.min(TOTAL, batchStart + BATCH);
     let next = batchStart;
@@ -337,6 +344,7 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
       break;
     }
     const rss = rssOf(pid);
+    rssSeries.push(rss);
     if (!baseline) baseline = rss;
     peak = Math.max(peak, rss);
   }
@@ -346,7 +354,7 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
 
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
   t.comment(`sent ${sent} requests in ${(wall / 1000).toFixed(1)} s (${((sent / wall) * 1000).toFixed(0)}/s), ${clientErrors} without an answer the client could read; health checks after each batch took at most ${Math.max(...healthMs)} ms`);
-  t.comment(`server RSS: ${mb(baseline)} after the first batch, peak ${mb(peak)}, ${mb(finalRss)} at the end`);
+  t.comment(`server RSS: ${mb(baseline)} after the first batch, peak ${mb(peak)}, ${mb(finalRss)} at the end; after each ${BATCH} requests (MB): ${rssSeries.map((r) => Math.round(r / 1024 / 1024)).join(' ')}`);
   const byArea = new Map<string, number>();
   for (const [k, n] of statuses) byArea.set(k.split(' ')[0]!, (byArea.get(k.split(' ')[0]!) ?? 0) + n);
   t.comment(`per area: ${[...byArea].map(([k, n]) => `${k} ${n}`).join(', ')}`);
@@ -361,7 +369,9 @@ t.test(`${TOTAL} malformed requests over every route (seed ${SEED}) on ${usingPo
     t.notOk(problemWith(areaOf(c.path), 'POST', true, a), `the 408 on ${c.path} is in its area's error format`);
   }
   t.ok(await healthy(), 'the server still answers at the end');
-  t.ok(finalRss - baseline < RSS_GROWTH_LIMIT, `RSS grew by ${mb(finalRss - baseline)} over the run (limit ${mb(RSS_GROWTH_LIMIT)})`);
+  const half = Math.floor(rssSeries.length / 2);
+  const climb = Math.max(...rssSeries.slice(half)) - Math.max(...rssSeries.slice(0, half));
+  t.ok(climb < RSS_CLIMB_LIMIT, `the second half's highest RSS is ${mb(climb)} above the first half's (limit ${mb(RSS_CLIMB_LIMIT)})`);
   t.ok(peak < RSS_PEAK_LIMIT, `RSS peaked at ${mb(peak)} (limit ${mb(RSS_PEAK_LIMIT)})`);
   const errors = server.lines.filter((l) => l.level >= 50);
   for (const e of errors.slice(0, 5)) t.comment(`server error: ${JSON.stringify(e).slice(0, 1500)}`);

@@ -2,6 +2,7 @@
 // HTTP: the client gets the 4xx the README names, in the words of the area it asked (an OperationOutcome from /fhir,
 // an OAuth error from /auth, the HTML page from the portal, JSON elsewhere), and nothing past a limit is acted on.
 // Also the regressions the fuzz test (fuzz.test.ts) found, each named after what it broke.
+import { Agent, request } from 'node:http';
 import t, { type Test } from 'tap';
 import { LIMITS } from '../../src/limits.js';
 import { backendToken } from '../helpers/bulk-client.js';
@@ -74,6 +75,17 @@ t.test(`a request line and headers over ${LIMITS.headerBytes} bytes get 431, in 
     }
     check({ status: a.status, type: a.headers['content-type'] ?? '', text, json, headers: new Headers() });
   }
+});
+
+t.test(`a request line and headers over Node's own ${LIMITS.parserHeaderBytes} bytes get 431 and the connection ends`, async (t) => {
+  const port = Number(new URL(server.base).port);
+  const a = await rawRequest(port, Buffer.from(`GET /fhir/Patient HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(LIMITS.parserHeaderBytes + 100)}\r\n\r\n`));
+  t.equal(a.status, 431, '431');
+  t.ok(a.body.length > 0, 'with an error body');
+});
+
+t.test('a JSON array posted to _search gets 415 (its entries were taken for form pairs: a 500)', async (t) => {
+  isOutcome(t, await get(`${server.fhirBase}/Patient/_search`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/fhir+json' }, body: '[{"resourceType":"Patient"}]' }), 415, 'POST _search');
 });
 
 t.test(`a URL over ${LIMITS.urlBytes} bytes gets 414 in every area`, async (t) => {
@@ -210,6 +222,30 @@ t.test('an authorization POST sent as text/plain with characters a URL cannot ho
   const r = await get(`${server.issuer}/auth`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'client_id=demo-patient-app&state=é\u00ff\u2028' });
   t.equal(r.status, 303, '303');
   t.match(r.headers.get('location') ?? '', /^\/auth\/auth\?client_id=demo-patient-app&state=%C3%A9/, 'the form travels percent-encoded');
+});
+
+t.test('after a public client\'s oversized token body the connection closes instead of waiting for the unread rest (the next request on it hung until the request timeout)', async (t) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const port = Number(new URL(server.base).port);
+  const go = (method: string, path: string, body?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path, agent, timeout: 10_000, headers: body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  t.equal(await go('POST', '/auth/token', `grant_type=refresh_token&pad=${'a'.repeat(200 * 1024)}`), 400, 'the oversized body is refused');
+  const started = Date.now();
+  t.equal(await go('GET', '/healthz'), 200, 'the next request is answered');
+  t.ok(Date.now() - started < 5000, `at once (${Date.now() - started} ms)`);
+});
+
+t.test('a body sent to a page address nothing serves gets 413 as the HTML page (it was Fastify\'s JSON)', async (t) => {
+  isPage(t, await get(`${server.base}/sandbox/token`, { method: 'DELETE', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(LIMITS.formBodyBytes + 1) }), 413, 'DELETE /sandbox/token');
 });
 
 t.test('a body that stalls is cut off with 408 after REQUEST_TIMEOUT_SECONDS, and the server answers meanwhile', async (t) => {
