@@ -118,6 +118,8 @@ export interface VersionModel {
   readonly compartments: ReadonlySet<string>;
   /** Token values per filterable parameter */
   readonly tokens: Readonly<Record<string, readonly Coding[]>>;
+  /** A Patient's birth date in this version (proxy access depends on the record's current one) */
+  readonly birthDate?: string;
 }
 
 export interface ResourceModel {
@@ -176,6 +178,7 @@ export class WorldModel {
   readonly resources = new Map<string, ResourceModel>();
   readonly accounts = new Map<string, AccountModel>();
   readonly relations: RelationModel[] = [];
+  /** The world's patients (as generated); their birth dates and whether they exist come from their Patient resource */
   readonly birthDates = new Map<string, string | undefined>();
 
   key = (type: string, id: string) => `${type}/${id}`;
@@ -196,29 +199,77 @@ export class WorldModel {
     return [...this.birthDates.keys()];
   }
 
-  /** Records an account reaches now: its own, and those of active proxy relations (clinicians: handled by callers). */
-  reach(account: AccountModel, now = Date.now()): Map<string, Reach> {
+  /** A patient's record as it stands: whether its Patient resource exists (not deleted), and its birth date. */
+  record(patientId: string): { readonly live: boolean; readonly birthDate?: string } {
+    const p = this.get('Patient', patientId);
+    const now = p && current(p);
+    return now && !now.deleted ? { live: true, ...(now.birthDate ? { birthDate: now.birthDate } : {}) } : { live: false };
+  }
+
+  /**
+   * Records an account reaches now: its own, and those of active proxy relations (clinicians: handled by callers).
+   * 'user': whose records a user/ scope reaches, per request, from the records as they are (a record whose Patient
+   * was deleted is no one's to list; the birth date is the current one). 'granted': whether a launch made through a
+   * relation stands, from the records as they were when the token was issued: a change to the record (a corrected
+   * birth date, a deleted Patient) ends such a token only when the portal's sweep revokes its grant (each minute), so
+   * until then the server may answer it either way (see `ending`).
+   */
+  reach(account: AccountModel, now = Date.now(), purpose: 'user' | 'granted' = 'user'): Map<string, Reach> {
     const out = new Map<string, Reach>();
     if (account.role !== 'patient') return out;
-    if (account.patientId && this.birthDates.has(account.patientId)) out.set(account.patientId, 'all');
+    const recordOf = (id: string) => (purpose === 'user' ? this.record(id) : { live: true, birthDate: this.birthDates.get(id) });
+    if (account.patientId && this.birthDates.has(account.patientId) && recordOf(account.patientId).live) out.set(account.patientId, 'all');
     for (const r of this.relations) {
       if (r.holderAccountId !== account.id || out.has(r.patientId)) continue;
       if (r.revokedAt !== null && r.revokedAt <= now) continue;
       if (now < r.startsAt || (r.endsAt !== null && now >= r.endsAt)) continue;
+      const record = recordOf(r.patientId);
+      if (!record.live) continue;
       if (r.relationship === 'legal-authorization') {
         out.set(r.patientId, 'all');
         continue;
       }
-      const age = ageAt(this.birthDates.get(r.patientId), now);
+      const age = ageAt(record.birthDate, now);
       if (age === undefined || age >= 18) continue;
       out.set(r.patientId, age < 13 ? 'all' : 'teen');
     }
     return out;
   }
 
+  /** A token launched on a record reached through a proxy relation: the account and the record. */
+  #proxied(token: TokenModel): { account: AccountModel; patient: string } | undefined {
+    const a = token.account;
+    if (token.backend || !a || a.role !== 'patient' || !token.patient || token.patient === a.patientId) return undefined;
+    return { account: a, patient: token.patient };
+  }
+
+  /** Whether the token is accepted, as issued: one launched through a proxy relation stops with it (ended, revoked, 18). */
+  alive(token: TokenModel, now = Date.now()): boolean {
+    const p = this.#proxied(token);
+    return !p || this.reach(p.account, now, 'granted').has(p.patient);
+  }
+
+  /**
+   * A live token whose relation a change to the record has since ended (the child's birth date corrected to an
+   * adult's, the Patient deleted): refused once the sweep revokes its grant, answered as issued until then. Its
+   * answers are held to what it was granted, and a 401 is as good as any other.
+   */
+  ending(token: TokenModel, now = Date.now()): boolean {
+    const p = this.#proxied(token);
+    if (!p || !this.alive(token, now)) return false;
+    const granted = this.reach(p.account, now, 'granted').get(p.patient);
+    const record = this.record(p.patient);
+    const relation = this.relations.find((r) => r.holderAccountId === p.account.id && r.patientId === p.patient);
+    if (!record.live) return relation?.relationship !== 'legal-authorization';
+    if (relation?.relationship === 'legal-authorization') return false;
+    const age = ageAt(record.birthDate, now);
+    const nowReach = age === undefined || age >= 18 ? undefined : age < 13 ? 'all' : 'teen';
+    return nowReach !== granted;
+  }
+
   /** Whether a token may do `op` on this version of a resource of `type`. */
   allows(token: TokenModel, type: string, version: VersionModel, op: Op, now = Date.now()): boolean {
-    return token.scopes.some((s) => this.scopeAllows(token, s, type, version, op, now));
+    return this.alive(token, now) && token.scopes.some((s) => this.scopeAllows(token, s, type, version, op, now));
   }
 
   scopeAllows(token: TokenModel, s: ScopeModel, type: string, version: VersionModel, op: Op, now = Date.now()): boolean {
@@ -243,7 +294,7 @@ export class WorldModel {
     if (context === 'patient') {
       if (!token.patient || !version.compartments.has(token.patient)) return false;
       if (clinician) return true;
-      return token.account !== undefined && teenOk(this.reach(token.account, now).get(token.patient));
+      return token.account !== undefined && teenOk(this.reach(token.account, now, 'granted').get(token.patient));
     }
     if (!token.account) return false;
     const reach = this.reach(token.account, now);
@@ -253,7 +304,7 @@ export class WorldModel {
   /** Whether some scope of the token lets it do `op` on `type` at all (else the server answers 403, not 404). */
   typeUsable(token: TokenModel, type: string, op: Op): boolean {
     const info = TYPES[type];
-    if (!info) return false;
+    if (!info || !this.alive(token)) return false;
     return token.scopes.some((s) => {
       if ((s.type !== '*' && s.type !== type) || !s.ops.has(op)) return false;
       if (s.context === 'system') return token.backend;
@@ -301,7 +352,8 @@ export function referenceOf(v: unknown): { type: string; id: string } | undefine
 
 /** The version the model expects a write of `resource` to make, given the world as it is now. */
 export function versionOf(world: WorldModel, type: string, resource: Json, versionId: number): VersionModel {
-  return { versionId, deleted: false, compartments: compartmentsOf(world, type, resource), tokens: tokensOf(type, resource) };
+  const birthDate = type === 'Patient' && typeof resource.birthDate === 'string' ? { birthDate: resource.birthDate } : {};
+  return { versionId, deleted: false, compartments: compartmentsOf(world, type, resource), tokens: tokensOf(type, resource), ...birthDate };
 }
 
 export function compartmentsOf(world: WorldModel, type: string, resource: Json): Set<string> {

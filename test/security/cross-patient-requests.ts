@@ -399,7 +399,11 @@ async function read(run: Run, c: Extract<Case, { kind: 'read' }>): Promise<void>
   const usable = run.model.typeUsable(token, c.type, 'r');
   const now = r && current(r);
   const allowed = now !== undefined && !now.deleted && run.model.allows(token, c.type, now, 'r');
-  if (!usable) {
+  if (!run.model.alive(token)) {
+    if (a.status !== 401) run.fail(`read ${c.type}/${id}: ${a.status} with a token whose proxy access has ended (401 expected)`);
+  } else if (run.model.ending(token)) {
+    // Answered as issued or refused, either is right until the sweep revokes it (the body was checked above).
+  } else if (!usable) {
     if (a.status !== 403) run.fail(`read ${c.type}/${id}: ${a.status} where 403 was expected (no usable scope for ${c.type})`);
   } else if (allowed && now.compartments.size <= 1) {
     if (a.status !== 200) run.fail(`read ${c.type}/${id}: ${a.status} where the token may read it: ${a.text.slice(0, 300)}`);
@@ -461,7 +465,7 @@ async function search(run: Run, c: Extract<Case, { kind: 'search' }>): Promise<v
   // Nothing narrows the search but result parameters (or only the patient, or the id): the answer is exactly the
   // resources the token may see, over every page.
   const filters = pairs.filter(([k]) => !RESULT_ONLY.has(k));
-  if (!result.complete || c.summaryCount) return;
+  if (!result.complete || c.summaryCount || run.model.ending(token)) return;
   let narrowed: { all: Set<string>; certain: Set<string> } | undefined;
   if (!filters.length) narrowed = { all, certain };
   else if (filters.length === 1 && filters[0]![0] === 'patient') {
@@ -541,8 +545,12 @@ async function latest(run: Run, type: string, id: string): Promise<'absent' | { 
   return { versionId: vid, body };
 }
 
-/** Brings the model up to what the database holds for one resource; true when a new version landed. */
-async function resync(run: Run, type: string, id: string): Promise<boolean> {
+/**
+ * Brings the model up to what the database holds for one resource; true when a new version landed. `inspect` sees
+ * the new version judged against the world as it was before it (a write can end the writer's own access, e.g. a
+ * proxied child's birth date made adult).
+ */
+async function resync(run: Run, type: string, id: string, inspect?: (v: VersionModel) => void): Promise<boolean> {
   const now = await latest(run, type, id);
   const known = run.model.get(type, id);
   if (now === 'absent') {
@@ -552,6 +560,7 @@ async function resync(run: Run, type: string, id: string): Promise<boolean> {
   const last = known && current(known);
   if (last && last.versionId === now.versionId) return false;
   const version: VersionModel = now.body ? versionOf(run.model, type, now.body, now.versionId) : { versionId: now.versionId, deleted: true, compartments: last?.compartments ?? new Set(), tokens: last?.tokens ?? {} };
+  inspect?.(version);
   if (known) known.versions.push(version);
   else run.model.resources.set(run.model.key(type, id), { type, id, versions: [version] });
   return true;
@@ -583,16 +592,16 @@ async function create(run: Run, c: Extract<Case, { kind: 'create' }>): Promise<v
   run.checkErrorText(token, a, text);
   if (a.status === 201) {
     const id = String(a.json?.id);
-    await resync(run, type, id);
-    const made = current(run.model.get(type, id)!);
+    await resync(run, type, id, (made) => {
+      if (!run.model.allows(token, type, made, 'c')) run.fail(`create ${type} landed as ${type}/${id} in the record of ${[...made.compartments].join(', ') || 'no one'}, outside ${token.label}`);
+    });
     run.cx.stats.writesLanded++;
     run.checkBody(token, a, () => ['c', 'r'], `create ${type}`);
-    if (!run.model.allows(token, type, made, 'c')) run.fail(`create ${type} landed as ${type}/${id} in the record of ${[...made.compartments].join(', ') || 'no one'}, outside ${token.label}`);
     return;
   }
   run.cx.stats.writesRefused++;
   if (a.status < 400) run.fail(`create ${type}: unexpected ${a.status}`);
-  if (allowed && type !== 'Patient' && expected.compartments.size <= 1) run.fail(`create ${type} for ${owner}: ${a.status} though the token may write it: ${a.text.slice(0, 300)}`);
+  if (allowed && type !== 'Patient' && expected.compartments.size <= 1 && !run.model.ending(token)) run.fail(`create ${type} for ${owner}: ${a.status} though the token may write it: ${a.text.slice(0, 300)}`);
   const after = await countOf(run, type);
   if (after !== before) run.fail(`create ${type} was refused with ${a.status}, yet the ${type} count went from ${before} to ${after}`);
   if (after !== modelCount(run, type)) run.fail(`the database holds ${after} ${type}, the model ${modelCount(run, type)}`);
@@ -625,22 +634,25 @@ async function update(run: Run, c: Extract<Case, { kind: 'update' }>): Promise<v
   }
   const before = target ? current(target) : undefined;
   const next = versionOf(run.model, c.type, body, (before?.versionId ?? 0) + 1);
-  const allowed = (!before || before.deleted || run.model.allows(token, c.type, before, 'u')) && run.model.allows(token, c.type, next, 'u');
+  const mayReplace = !before || before.deleted || run.model.allows(token, c.type, before, 'u');
+  const allowed = mayReplace && run.model.allows(token, c.type, next, 'u');
   const text = JSON.stringify(body);
   const a = await run.http(token.accessToken, 'PUT', `/${c.type}/${id}`, text);
   run.checkErrorText(token, a, text + id);
-  const landed = await resync(run, c.type, id);
+  let outside: string | undefined;
+  const landed = await resync(run, c.type, id, (made) => {
+    if (!run.model.allows(token, c.type, made, 'u')) outside = `update ${c.type}/${id} landed in the record of ${[...made.compartments].join(', ') || 'no one'}, outside ${token.label}`;
+  });
   if (a.status === 200 || a.status === 201) {
     run.cx.stats.writesLanded++;
-    const made = current(run.model.get(c.type, id)!);
     if (!landed) run.fail(`update ${c.type}/${id} answered ${a.status} but no version landed`);
-    if (!run.model.allows(token, c.type, made, 'u')) run.fail(`update ${c.type}/${id} landed in the record of ${[...made.compartments].join(', ') || 'no one'}, outside ${token.label}`);
-    if (before && !before.deleted && !run.model.allows(token, c.type, before, 'u')) run.fail(`update ${c.type}/${id} replaced a version in the record of ${[...before.compartments].join(', ')}, outside ${token.label}`);
+    if (outside) run.fail(outside);
+    if (!mayReplace) run.fail(`update ${c.type}/${id} replaced a version in the record of ${[...before!.compartments].join(', ')}, outside ${token.label}`);
     return;
   }
   run.cx.stats.writesRefused++;
   if (landed) run.fail(`update ${c.type}/${id} was refused with ${a.status}, yet a new version landed`);
-  const lenient = (before?.compartments.size ?? 0) > 1 || next.compartments.size > 1;
+  const lenient = (before?.compartments.size ?? 0) > 1 || next.compartments.size > 1 || run.model.ending(token);
   if (allowed && !lenient) run.fail(`update ${c.type}/${id}: ${a.status} though the token may write it: ${a.text.slice(0, 300)}`);
 }
 
@@ -649,18 +661,20 @@ async function del(run: Run, c: Extract<Case, { kind: 'delete' }>): Promise<void
   const target = resourcesOf(run.cx, c.type, c.target, token);
   if (!target) return;
   const before = current(target);
+  const mayDelete = !before.deleted && run.model.allows(token, c.type, before, 'd');
+  const usable = run.model.typeUsable(token, c.type, 'd');
   const a = await run.http(token.accessToken, 'DELETE', `/${c.type}/${target.id}`);
   run.checkErrorText(token, a, target.id);
   const landed = await resync(run, c.type, target.id);
   if (a.status === 204 || a.status === 200) {
     run.cx.stats.writesLanded++;
-    if (!before.deleted && !run.model.allows(token, c.type, before, 'd')) run.fail(`delete ${c.type}/${target.id} (record of ${[...before.compartments].join(', ')}) outside ${token.label} was done`);
+    if (!before.deleted && !mayDelete) run.fail(`delete ${c.type}/${target.id} (record of ${[...before.compartments].join(', ')}) outside ${token.label} was done`);
     return;
   }
   run.cx.stats.writesRefused++;
   if (landed) run.fail(`delete ${c.type}/${target.id} was refused with ${a.status}, yet a new version landed`);
-  if (!before.deleted && before.compartments.size <= 1 && run.model.allows(token, c.type, before, 'd')) run.fail(`delete ${c.type}/${target.id}: ${a.status} though the token may delete it`);
-  if (!before.deleted && !run.model.allows(token, c.type, before, 'd') && run.model.typeUsable(token, c.type, 'd') && a.status !== 404) {
+  if (before.compartments.size <= 1 && mayDelete && !run.model.ending(token)) run.fail(`delete ${c.type}/${target.id}: ${a.status} though the token may delete it`);
+  if (!before.deleted && !mayDelete && usable && a.status !== 404 && !(a.status === 401 && run.model.ending(token))) {
     run.fail(`delete ${c.type}/${target.id} outside the token: ${a.status} where 404 was expected`);
   }
 }
@@ -680,10 +694,10 @@ async function conditional(run: Run, c: Extract<Case, { kind: 'conditional' }>):
   for (const id of victims) if (await resync(run, c.type, id)) run.fail(`conditional ${c.method} ${c.type}?${query} changed ${c.type}/${id}`);
   if (a.status === 201) {
     // Not supported, If-None-Exist is ignored: a plain create, which must land within the token's reach.
-    await resync(run, c.type, String(a.json?.id));
+    await resync(run, c.type, String(a.json?.id), (made) => {
+      if (!run.model.allows(token, c.type, made, 'c')) run.fail(`conditional create landed outside ${token.label}`);
+    });
     run.checkBody(token, a, () => ['c', 'r'], `conditional ${c.method} ${c.type}?${query}`);
-    const made = current(run.model.get(c.type, String(a.json?.id))!);
-    if (!run.model.allows(token, c.type, made, 'c')) run.fail(`conditional create landed outside ${token.label}`);
     return;
   }
   const after = await countOf(run, c.type);

@@ -17,8 +17,8 @@ import { buildWorld, createHarness, worldArb, type Harness, type World } from '.
 import { caseArb, newStats, runCase, type RunStats } from './cross-patient-requests.js';
 
 const LONG = process.env.TEST_LONG === '1';
-const WORLDS = Number(process.env.CROSS_PATIENT_WORLDS ?? (LONG ? 40 : 3));
-const CASES_PER_WORLD = Number(process.env.CROSS_PATIENT_CASES ?? (LONG ? 500 : 130));
+const WORLDS = Number(process.env.CROSS_PATIENT_WORLDS ?? (LONG ? 30 : 3));
+const CASES_PER_WORLD = Number(process.env.CROSS_PATIENT_CASES ?? (LONG ? 300 : 130));
 const SEED = Number(process.env.CROSS_PATIENT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /** The model and the database agree on how many resources of each type exist (so the model is worth checking against). */
