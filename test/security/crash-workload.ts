@@ -48,7 +48,13 @@ export async function launchServer(t: Test, opts: { databaseUrl: string; port: n
     SEED_DIR: '',
     LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
     CLIENTS_FILE: opts.clientsFile,
+    // The load comes from one address at a pace no client has: rate limits and load shedding would answer it with
+    // 429s and 503s that say nothing about durability.
     SIGNIN_RATE_LIMIT: '1000000',
+    TOKEN_RATE_LIMIT: '0',
+    TOKEN_CLIENT_RATE_LIMIT: '0',
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
+    OVERLOAD_QUEUE_MS: '0',
     EXPORT_DIR: opts.exportDir,
     ...opts.env,
   });
