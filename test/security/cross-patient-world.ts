@@ -331,8 +331,8 @@ export interface Harness {
   readonly portal: PortalServices;
   readonly app: RegisteredClient;
   readonly backend: RegisteredClient;
-  /** system/*.rs of the backend client: the all-access reader that checks what writes left behind */
-  readonly auditor: string;
+  /** system/*.rs of the backend client: the all-access reader that checks what writes left behind (renewed per world: it lives 5 minutes) */
+  auditor: string;
 }
 
 export async function createHarness(server: SmartServer): Promise<Harness> {
@@ -390,6 +390,7 @@ export async function remove(h: Harness, type: string, id: string): Promise<void
 }
 
 export async function buildWorld(h: Harness, index: number, spec: WorldSpec): Promise<World> {
+  h.auditor = (await clientCredentials(h, 'system/*.rs')).access_token;
   const prefix = `w${index}`;
   const now = Date.now();
   const patients = spec.patients.map((_, i) => `${prefix}-p${i}`);
