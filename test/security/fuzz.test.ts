@@ -38,6 +38,9 @@ const REQUEST_TIMEOUT_S = 3;
 const RSS_PEAK_LIMIT = 1024 * 1024 * 1024;
 const RSS_CLIMB_LIMIT = 300 * 1024 * 1024;
 
+// About a minute per database on a quiet machine; CI runs both suites at once.
+t.setTimeout(LONG ? 3_600_000 : 300_000);
+
 const WRITER = { client_id: 'fuzz-writer', client_secret: 'fuzz-writer-secret-0123456789abcdef', scope: 'system/*.cruds' };
 
 interface Answer {
