@@ -6,6 +6,7 @@ import type { SmartContextStore } from '../store/smart-context.js';
 import type { AdapterFactory } from './adapter.js';
 import { clientBasedCors } from './client-cors.js';
 import { parseScopes, scopeCovers, type Scope } from './scopes.js';
+import { databaseUnavailableAsOAuthError } from './database-unavailable.js';
 import { namePublicClientOnRefresh } from './public-refresh.js';
 import { explainAuthorizationRedirects, launchProblem, missingLaunchProblem } from './authorization-errors.js';
 import { renderErrorPage, type ErrorPageOptions } from './error-page.js';
@@ -222,6 +223,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(deps.issuer, configuration);
+  provider.use(databaseUnavailableAsOAuthError(provider));
   provider.use(namePublicClientOnRefresh(provider));
   provider.use(explainAuthorizationRedirects);
   provider.use(presentRegisteredScope);
