@@ -40,28 +40,32 @@ export function chainedValuesOf(row: Readonly<Record<ChainedColumn, unknown>>): 
 
 /**
  * SQLite functions that link rows inside the statement that inserts them, so the hash is computed where the write
- * lock is held (the write-behind thread, or the main connection): audit_chain_open(head hash) starts a batch,
- * audit_chain_link(chained values...) returns each row's hash in insertion order, audit_chain_close() returns the
- * last one for the head. The same text runs on every connection (see installChainFunctions and sqlite-writer.ts);
- * its hash is linkHash's: SHA-256 over the previous hash and JSON.stringify of the values.
- * A function body taking `db` (a better-sqlite3 Database) and `require`.
+ * lock is held (the write-behind thread, or the main connection). audit_chain_link(batch, head hash, chained
+ * values...) returns each row's hash in insertion order: a batch (a number its writer never reuses) starts from the
+ * head hash it is given, read by the insert itself under the write lock, and later statements of the same batch go
+ * on from its last row; audit_chain_close(batch) returns that last hash for the head. A batch that failed half-way
+ * leaves nothing behind: the next one starts from the head again. The same text runs on every connection (see
+ * installChainFunctions and sqlite-writer.ts); its hash is linkHash's: SHA-256 over the previous hash and
+ * JSON.stringify of the values. A function body taking `db` (a better-sqlite3 Database) and `require`.
  */
 export const SQLITE_CHAIN_FUNCTIONS = `
 const { createHash } = require('node:crypto');
+let batch = null;
 let prev = null;
-db.function('audit_chain_open', { deterministic: false }, (hash) => {
-  prev = Buffer.from(hash);
-  return hash;
-});
-db.function('audit_chain_link', { deterministic: false, varargs: true }, (...values) => {
-  if (prev === null) throw new Error('the audit chain head is missing (audit_chain_head has no row 1): restore it, then run npm run audit:verify');
+db.function('audit_chain_link', { deterministic: false, varargs: true }, (id, head, ...values) => {
+  if (id !== batch) {
+    if (head === null) throw new Error('the audit chain head is missing (audit_chain_head has no row 1): restore it, then run npm run audit:verify');
+    batch = id;
+    prev = Buffer.from(head);
+  }
   prev = createHash('sha256').update(prev).update(JSON.stringify(values)).digest();
   return prev;
 });
-db.function('audit_chain_close', { deterministic: false }, () => {
+db.function('audit_chain_close', { deterministic: false }, (id) => {
+  if (id !== batch || prev === null) throw new Error('audit_chain_close of a batch that linked no row');
   const last = prev;
+  batch = null;
   prev = null;
-  if (last === null) throw new Error('audit_chain_close without audit_chain_open');
   return last;
 });
 `;

@@ -93,13 +93,16 @@ const COLUMNS = CHAINED_COLUMNS.join(', ');
 const VALUE_COLUMNS = CHAINED_COLUMNS.map((_, i) => `column${i + 1}`).join(', ');
 
 // SQLite: the row hashes are computed by the chain functions inside the statements (audit-chain.ts), on the
-// connection that holds the write lock; `open` takes that lock first (an update), so the head cannot move meanwhile.
-const SQLITE_OPEN = 'update audit_chain_head set last_hash = audit_chain_open(last_hash) where id = 1';
-const SQLITE_CLOSE = 'update audit_chain_head set last_id = (select max(id) from audit_events), last_hash = audit_chain_close(), rows = rows + ? where id = 1';
+// connection that holds the write lock: an insert takes the lock before it reads anything, so the head it links from
+// (a subquery, read once per statement) cannot move until the batch's last statement has moved it.
+const SQLITE_HEAD = '(select last_hash from audit_chain_head where id = 1)';
+const SQLITE_CLOSE = 'update audit_chain_head set last_id = last_insert_rowid(), last_hash = audit_chain_close(?), rows = rows + ? where id = 1';
 const sqliteInsert = (size: number) => {
   const row = `(${CHAINED_COLUMNS.map(() => '?').join(', ')})`;
-  return `insert into audit_events (${COLUMNS}, hash) select ${VALUE_COLUMNS}, audit_chain_link(${VALUE_COLUMNS}) from (values ${Array(size).fill(row).join(', ')})`;
+  return `insert into audit_events (${COLUMNS}, hash) select ${VALUE_COLUMNS}, audit_chain_link(?, ${SQLITE_HEAD}, ${VALUE_COLUMNS}) from (values ${Array(size).fill(row).join(', ')})`;
 };
+/** Batch numbers for the chain functions: unique per process, so per connection. */
+let sqliteBatches = 0;
 // PostgreSQL: the hashes are computed here while the head row is locked; ids follow the head's, without gaps.
 const PG_LOCK = 'select last_id, last_hash from audit_chain_head where id = 1 for update';
 const PG_MOVE = 'update audit_chain_head set last_id = $1, last_hash = $2, rows = rows + $3 where id = 1';
@@ -181,13 +184,14 @@ export class AuditLogStore {
   async record(events: readonly AuditEntry[]): Promise<void> {
     if (!events.length) return;
     if (this.#db.dialect === 'postgres') return this.#recordPostgres(events);
-    const statements: { sql: string; params: unknown[] }[] = [{ sql: SQLITE_OPEN, params: [] }];
+    const batch = ++sqliteBatches;
+    const statements: { sql: string; params: unknown[] }[] = [];
     this.#chunks(events.length, (size, sql, from) => {
-      const params: unknown[] = [];
+      const params: unknown[] = [batch];
       for (let j = from; j < from + size; j++) params.push(...chainedValues(events[j]!));
       statements.push({ sql, params });
     });
-    statements.push({ sql: SQLITE_CLOSE, params: [events.length] });
+    statements.push({ sql: SQLITE_CLOSE, params: [batch, events.length] });
     if (this.#db.writeBehind) return this.#db.writeBehind(statements);
     await this.k.transaction().execute(async (trx) => {
       for (const s of statements) await trx.executeQuery(CompiledQuery.raw(s.sql, s.params));
