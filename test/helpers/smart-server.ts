@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { openDb } from '../../src/store/db.js';
 import { createTestDatabase, exportDir, type TestDatabase } from './database.js';
 import { authorizeInBrowser, type FlowChoices } from './browser-flow.js';
+import { TEST_SERVER_ENV } from './test-env.js';
 
 export interface SmartServer extends App {
   readonly base: string;
@@ -46,7 +47,7 @@ export async function startSmartServer(t: Test, opts: SmartServerOptions = {}): 
   const port = opts.port ?? (await freePort());
   const base = opts.publicUrl ?? `http://127.0.0.1:${port}`;
   const exports = exportDir();
-  const config = { ...loadConfig({ PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', EXPORT_DIR: exports.path, ...opts.env }), database: database.target };
+  const config = { ...loadConfig({ ...TEST_SERVER_ENV, PORT: String(port), PUBLIC_URL: base, SEED_DIR: '', REVOCATION_POLL_MS: '100', EXPORT_DIR: exports.path, ...opts.env }), database: database.target };
   // A shared database gets a connection of this instance's own, as a separate process would have.
   const db = opts.database ? openDb(database.target) : database.db;
   const app = await buildApp({ config, db, logger: false, ...(opts.clock ? { clock: opts.clock } : {}) });
