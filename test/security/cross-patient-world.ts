@@ -153,7 +153,8 @@ export function worldArb(size: { maxRecords: number; maxGrants: number }): fc.Ar
           records: w.records,
           orphans: w.orphans,
           edits: w.editsRaw.map((e) => ({ ...e, record: e.record % w.records.length })),
-          grants,
+          // Every third grant also reads everything in its context, so each world has tokens whose answers carry data.
+          grants: grants.map((g, i) => (i % 3 === 0 ? { ...g, scopes: [`${g.kind === 'user' ? 'user' : 'patient'}/*.${i % 2 ? 'read' : 'rs'}`, ...g.scopes] } : g)),
           systemGrants: w.systemGrants,
         }));
       });
