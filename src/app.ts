@@ -9,7 +9,6 @@ import type { Db } from './store/db.js';
 import { ResourceStore } from './store/resources.js';
 import { createAuthServer, type AuthServer } from './auth/server.js';
 import { AuditBuffer, type AccessEvent } from './fhir/audit.js';
-import { answerDatabaseUnavailable } from './database-unavailable.js';
 import { typeAllowed } from './portal/proxy-policy.js';
 import { grantAccessEndsAt } from './portal/access-end.js';
 import { createPortal, portalServices, type Portal } from './portal/create-portal.js';
@@ -63,7 +62,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...limitOptions({ siteName: config.siteName, requestTimeoutSeconds: config.requestTimeoutSeconds }),
     trustProxy: trustProxyOption(config.trustProxy),
   });
-  answerDatabaseUnavailable(server);
   // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).
   await registerOverloadShedding(server, { maxEventLoopDelayMs: config.overloadEventLoopDelayMs, maxQueueMs: config.overloadQueueMs });
   const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);

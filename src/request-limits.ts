@@ -10,6 +10,8 @@ import { errors } from 'oidc-provider';
 import { FHIR_JSON } from './fhir/negotiation.js';
 import { operationOutcome, type IssueCode } from './fhir/outcome.js';
 import { LIMITS } from './limits.js';
+import { answerUnavailable } from './database-unavailable.js';
+import { isDatabaseUnavailable } from './store/db.js';
 import { renderMessage } from './portal/views.js';
 
 export type Area = 'fhir' | 'auth' | 'page' | 'other';
@@ -147,7 +149,9 @@ export function registerRequestLimits(server: FastifyInstance, siteName: string)
   });
   // Errors of routes outside the plugins that have their own handler (/healthz, discovery, POST /auth/auth) and of
   // bodies sent to addresses nothing serves: in the area's words too. A fault of ours is logged, never shown.
+  // The root has one error handler (a second would silently replace it): it also turns a database outage into a 503.
   server.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (isDatabaseUnavailable(err)) return answerUnavailable(req, reply);
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const r = refusal(req.url, status, status >= 500 ? 'The server could not complete the request. The error has been logged.' : err.message, siteName);
