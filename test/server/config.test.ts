@@ -1,17 +1,10 @@
 // Configuration from the environment: WORKERS, and every problem reported at once, naming the variable.
 import { availableParallelism } from 'node:os';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-};
+const problems = configProblems;
 
 t.test('WORKERS defaults to 1, takes a number, or auto for one per CPU', async (t) => {
   t.equal(loadConfig({}).workers, 1);

@@ -1,18 +1,11 @@
 // TRUST_PROXY: behind a reverse proxy the per-address limits must count the client's address, which only a trusted
 // proxy may name in X-Forwarded-For; anyone else's header is ignored.
 import t from 'tap';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../helpers/config-problems.js';
 import { startTestApp } from '../helpers/app.js';
 
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-};
+const problems = configProblems;
 
 t.test('TRUST_PROXY is off by default and takes true, a hop count, or addresses and CIDRs', async (t) => {
   t.equal(loadConfig({}).trustProxy, false);
