@@ -7,8 +7,6 @@
 // whoever writes: on SQLite the transaction holds the file's write lock (workers and instances on one file take
 // turns), on PostgreSQL the head row is locked (SELECT ... FOR UPDATE) until the transaction commits.
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type BetterSqlite3 from 'better-sqlite3';
 
 /**
  * The columns a row's hash covers, in this order: every column but id and hash. The id is left out on purpose: the
@@ -39,39 +37,44 @@ export function chainedValuesOf(row: Readonly<Record<ChainedColumn, unknown>>): 
 }
 
 /**
- * SQLite functions that link rows inside the statement that inserts them, so the hash is computed where the write
- * lock is held (the write-behind thread, or the main connection). audit_chain_link(batch, head hash, chained
- * values...) returns each row's hash in insertion order: a batch (a number its writer never reuses) starts from the
- * head hash it is given, read by the insert itself under the write lock, and later statements of the same batch go
- * on from its last row; audit_chain_close(batch) returns that last hash for the head. A batch that failed half-way
- * leaves nothing behind: the next one starts from the head again. The same text runs on every connection (see
- * installChainFunctions and sqlite-writer.ts); its hash is linkHash's: SHA-256 over the previous hash and
- * JSON.stringify of the values. A function body taking `db` (a better-sqlite3 Database) and `require`.
+ * The SQLite writer thread's part of an append (see sqlite-writer.ts): the hashes are computed in that thread, inside
+ * the transaction, while it holds the write lock, so the head cannot move between reading it and appending after it.
+ * Each batch (a number its process never reuses) runs three kinds of statement, each naming one of these functions:
+ * `audit_chain_open` takes the write lock and reads the head (it runs at every attempt, so a retried batch starts
+ * afresh from the head); `audit_chain_rows` turns [batch, ...chained values of n rows] into the rows' values each
+ * followed by its hash, going on from the batch's last row; `audit_chain_close` turns [batch, count] into [last hash,
+ * count] for the head. Its hash is linkHash's: SHA-256 over the previous hash and JSON.stringify of the values. A
+ * function body taking `db` (a better-sqlite3 Database), `require` and `prepares` (the Map the writer looks names up in).
  */
-export const SQLITE_CHAIN_FUNCTIONS = `
+export const SQLITE_CHAIN_WRITER = `
 const { createHash } = require('node:crypto');
+const width = ${CHAINED_COLUMNS.length};
+// Writes the head row as it is: takes the write lock now (the transaction began deferred), and says if the row is there.
+const lock = db.prepare('update audit_chain_head set rows = rows where id = 1');
+const head = db.prepare('select last_hash from audit_chain_head where id = 1').pluck();
 let batch = null;
 let prev = null;
-db.function('audit_chain_link', { deterministic: false, varargs: true }, (id, head, ...values) => {
-  if (id !== batch) {
-    if (head === null) throw new Error('the audit chain head is missing (audit_chain_head has no row 1): restore it, then run npm run audit:verify');
-    batch = id;
-    prev = Buffer.from(head);
-  }
-  prev = createHash('sha256').update(prev).update(JSON.stringify(values)).digest();
-  return prev;
+prepares.set('audit_chain_open', (params) => {
+  if (lock.run().changes !== 1) throw new Error('the audit chain head is missing (audit_chain_head has no row 1): restore it, then run npm run audit:verify');
+  batch = params[0];
+  prev = head.get();
+  return params;
 });
-db.function('audit_chain_close', { deterministic: false }, (id) => {
-  if (id !== batch || prev === null) throw new Error('audit_chain_close of a batch that linked no row');
+prepares.set('audit_chain_rows', (params) => {
+  if (params[0] !== batch) throw new Error('audit chain rows outside their batch');
+  const out = [];
+  for (let i = 1; i < params.length; i += width) {
+    const row = params.slice(i, i + width);
+    prev = createHash('sha256').update(prev).update(JSON.stringify(row)).digest();
+    out.push(...row, prev);
+  }
+  return out;
+});
+prepares.set('audit_chain_close', (params) => {
+  if (params[0] !== batch) throw new Error('audit chain close outside its batch');
   const last = prev;
   batch = null;
   prev = null;
-  return last;
+  return [last, params[1]];
 });
 `;
-
-/** Registers the chain functions on a connection of this thread. */
-export function installChainFunctions(db: BetterSqlite3.Database): void {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- one source for this thread and the writer thread
-  new Function('db', 'require', SQLITE_CHAIN_FUNCTIONS)(db, createRequire(import.meta.url));
-}

@@ -3,6 +3,7 @@
 // (audit-chain.ts). Reads serve the portal and the FHIR AuditEvent API.
 import { CompiledQuery, type ExpressionBuilder, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Db } from './db.js';
+import type { WriteStatement } from './sqlite-writer.js';
 import { CHAINED_COLUMNS, linkHash, type ChainedValue } from './audit-chain.js';
 import type { AuditEventTable, AuditInteraction, Database } from './schema.js';
 
@@ -90,18 +91,18 @@ export interface AuditQuery {
 // 15 parameters a row: 500 rows stay far below SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 const STATEMENT_SIZES = [500, 100, 20, 5, 1] as const;
 const COLUMNS = CHAINED_COLUMNS.join(', ');
-const VALUE_COLUMNS = CHAINED_COLUMNS.map((_, i) => `column${i + 1}`).join(', ');
 
-// SQLite: the row hashes are computed by the chain functions inside the statements (audit-chain.ts), on the
-// connection that holds the write lock: an insert takes the lock before it reads anything, so the head it links from
-// (a subquery, read once per statement) cannot move until the batch's last statement has moved it.
-const SQLITE_HEAD = '(select last_hash from audit_chain_head where id = 1)';
-const SQLITE_CLOSE = 'update audit_chain_head set last_id = last_insert_rowid(), last_hash = audit_chain_close(?), rows = rows + ? where id = 1';
+// SQLite: the rows are hashed where the write lock is held: on a file by the write-behind thread (SQLITE_CHAIN_WRITER
+// in audit-chain.ts, named by each statement's `prepare`), in memory here inside the transaction.
+const SQLITE_HEAD = 'select last_hash from audit_chain_head where id = 1';
+/** Runs nothing itself: its `prepare` (audit_chain_open) takes the lock and reads the head */
+const SQLITE_OPEN = 'select ? as batch';
+const SQLITE_CLOSE = 'update audit_chain_head set last_id = last_insert_rowid(), last_hash = ?, rows = rows + ? where id = 1';
 const sqliteInsert = (size: number) => {
-  const row = `(${CHAINED_COLUMNS.map(() => '?').join(', ')})`;
-  return `insert into audit_events (${COLUMNS}, hash) select ${VALUE_COLUMNS}, audit_chain_link(?, ${SQLITE_HEAD}, ${VALUE_COLUMNS}) from (values ${Array(size).fill(row).join(', ')})`;
+  const row = `(${[...CHAINED_COLUMNS, 'hash'].map(() => '?').join(', ')})`;
+  return `insert into audit_events (${COLUMNS}, hash) values ${Array(size).fill(row).join(', ')}`;
 };
-/** Batch numbers for the chain functions: unique per process, so per connection. */
+/** Batch numbers for the writer thread: unique per process, so per connection. */
 let sqliteBatches = 0;
 // PostgreSQL: the hashes are computed here while the head row is locked; ids follow the head's, without gaps.
 const PG_LOCK = 'select last_id, last_hash from audit_chain_head where id = 1 for update';
@@ -184,17 +185,35 @@ export class AuditLogStore {
   async record(events: readonly AuditEntry[]): Promise<void> {
     if (!events.length) return;
     if (this.#db.dialect === 'postgres') return this.#recordPostgres(events);
-    const batch = ++sqliteBatches;
-    const statements: { sql: string; params: unknown[] }[] = [];
-    this.#chunks(events.length, (size, sql, from) => {
-      const params: unknown[] = [batch];
-      for (let j = from; j < from + size; j++) params.push(...chainedValues(events[j]!));
-      statements.push({ sql, params });
-    });
-    statements.push({ sql: SQLITE_CLOSE, params: [batch, events.length] });
-    if (this.#db.writeBehind) return this.#db.writeBehind(statements);
-    await this.k.transaction().execute(async (trx) => {
-      for (const s of statements) await trx.executeQuery(CompiledQuery.raw(s.sql, s.params));
+    const writeBehind = this.#db.writeBehind;
+    if (writeBehind) {
+      const batch = ++sqliteBatches;
+      const statements: WriteStatement[] = [{ sql: SQLITE_OPEN, params: [batch], prepare: 'audit_chain_open' }];
+      this.#chunks(events.length, (size, sql, from) => {
+        const params: unknown[] = [batch];
+        for (let j = from; j < from + size; j++) params.push(...chainedValues(events[j]!));
+        statements.push({ sql, params, prepare: 'audit_chain_rows' });
+      });
+      statements.push({ sql: SQLITE_CLOSE, params: [batch, events.length], prepare: 'audit_chain_close' });
+      return writeBehind(statements);
+    }
+    // One connection (in memory): Kysely's transaction holds the write lock (begin immediate); the synchronous
+    // statements below run on that connection, inside it.
+    const run = this.#db.sqliteRun!;
+    await this.k.transaction().execute(async () => {
+      const head = this.#db.sqliteAll!(SQLITE_HEAD, [])[0]?.[0] as Uint8Array | undefined;
+      if (!head) throw new Error('the audit chain head is missing (audit_chain_head has no row 1): restore it, then run npm run audit:verify');
+      let prev: Uint8Array = head;
+      this.#chunks(events.length, (size, sql, from) => {
+        const params: unknown[] = [];
+        for (let j = from; j < from + size; j++) {
+          const values = chainedValues(events[j]!);
+          prev = linkHash(prev, values);
+          params.push(...values, prev);
+        }
+        run(sql, params);
+      });
+      run(SQLITE_CLOSE, [prev, events.length]);
     });
   }
 

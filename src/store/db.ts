@@ -10,7 +10,7 @@ import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { FairSqliteDialect } from './sqlite-dialect.js';
 import { AUDIT_SCHEMA, auditDatabaseFile, ensureAuditSchema } from './audit-database.js';
-import { SQLITE_CHAIN_FUNCTIONS, installChainFunctions } from './audit-chain.js';
+import { SQLITE_CHAIN_WRITER } from './audit-chain.js';
 import { startSqliteWriter, type SqliteWriter, type WriteStatement } from './sqlite-writer.js';
 import type { MaybePromise } from '../maybe-promise.js';
 
@@ -85,8 +85,6 @@ function openSqlite(filename: string): Db {
     raw.pragma(`${a.schema}.synchronous = NORMAL`);
   }
   ensureAuditSchema(raw);
-  // Audit rows are hashed onto the chain inside their insert, on whichever connection writes them.
-  installChainFunctions(raw);
   let checkpointer: Checkpointer | undefined;
   if (filename !== ':memory:') {
     raw.pragma('wal_autocheckpoint = 0');
@@ -106,7 +104,7 @@ function openSqlite(filename: string): Db {
   return {
     kysely,
     dialect: 'sqlite',
-    ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename, attach, SQLITE_CHAIN_FUNCTIONS)).write(batch) }),
+    ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename, attach, SQLITE_CHAIN_WRITER)).write(batch) }),
     sqliteRun: (sqlText, params) => Number(cached(writes, sqlText, false).run(...params).lastInsertRowid),
     sqliteAll: (sqlText, params) => cached(reads, sqlText, true).all(...params) as unknown[][],
     dataVersion: () => (raw.inTransaction ? undefined : (dataVersion.get() as number)),

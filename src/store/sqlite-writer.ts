@@ -10,6 +10,12 @@ import type { Attachment } from './checkpointer.js';
 export interface WriteStatement {
   readonly sql: string;
   readonly params: readonly unknown[];
+  /**
+   * The name of a function the writer's setup registered (see startSqliteWriter): it runs in the writer thread, inside
+   * the transaction, just before the statement, and returns the parameters the statement runs with. The audit chain
+   * hashes its rows this way, where the write lock is held (src/store/audit-chain.ts).
+   */
+  readonly prepare?: string;
 }
 
 // Plain CommonJS evaluated in the worker, so it runs the same under tsx, node and a compiled build.
@@ -20,8 +26,10 @@ const db = new Database(workerData.filename, { fileMustExist: true });
 for (const a of workerData.attach) db.prepare('attach database ? as ' + a.schema).run(a.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
-// SQL functions the statements use (the audit chain's, see src/store/audit-chain.ts), registered on this connection.
-if (workerData.setup) new Function('db', 'require', workerData.setup)(db, require);
+// Functions statements name to compute their parameters in this thread (the audit chain's, see src/store/audit-chain.ts).
+const prepares = new Map();
+if (workerData.setup) new Function('db', 'require', 'prepares', workerData.setup)(db, require, prepares);
+const paramsOf = ({ params, prepare }) => (prepare ? prepares.get(prepare)(params) : params);
 const prepared = new Map();
 const statement = (sql) => {
   let s = prepared.get(sql);
@@ -29,12 +37,12 @@ const statement = (sql) => {
   return s;
 };
 const runAll = db.transaction((statements) => {
-  for (const { sql, params } of statements) statement(sql).run(...params);
+  for (const st of statements) statement(st.sql).run(...paramsOf(st));
 });
 // Writes handed over in the same event-loop turn arrive as groups: one transaction (one commit) for all of them.
 // If that fails, each group runs alone, so one caller's bad statement never fails another caller's write.
 const runGroups = db.transaction((groups) => {
-  for (const g of groups) for (const { sql, params } of g) statement(sql).run(...params);
+  for (const g of groups) for (const st of g) statement(st.sql).run(...paramsOf(st));
 });
 const describe = (err) => ({ error: String(err && err.message || err), code: err && err.code });
 parentPort.on('message', (m) => {
@@ -67,8 +75,8 @@ export interface SqliteWriter {
 
 /**
  * `attach`: databases the thread's connection attaches beside the main file (the audit file), so statements reach them
- * unqualified. `setup`: the body of a function (db, require) run once on the thread's connection, e.g. to register SQL
- * functions.
+ * unqualified. `setup`: the body of a function (db, require, prepares) run once on the thread's connection; it may
+ * register in the Map `prepares` the functions statements name in `prepare`.
  */
 export function startSqliteWriter(filename: string, attach: readonly Attachment[] = [], setup?: string): SqliteWriter {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');

@@ -91,6 +91,24 @@ t.test('writers on several connections to one database (instances, workers) appe
   t.equal(await count(database.db), total, 'no batch lost');
 });
 
+t.test('a write that fails beside an append (same commit, retried alone) leaves the chain whole', { skip: usingPostgres && 'the write-behind thread is SQLite only' }, async (t) => {
+  const database = await createTestDatabase({ file: true });
+  t.teardown(() => database.close());
+  const store = new AuditLogStore(database.db);
+  await store.record(batches(3, 11).flat());
+  // Handed over in one event-loop turn, the writer thread commits these together; the bad one fails that commit and
+  // each is run again alone (sqlite-writer.ts).
+  const results = await Promise.allSettled([
+    store.record(batches(2, 12).flat()),
+    database.db.writeBehind!([{ sql: 'insert into no_such_table values (1)', params: [] }]),
+    store.record(batches(2, 13).flat()),
+  ]);
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  const report = await verifyAuditChain(database.db);
+  t.ok(report.ok, `intact: ${JSON.stringify(report.break ?? {})}`);
+  t.equal(report.rows, await count(database.db));
+});
+
 t.test('npm run audit:verify: OK with the count, else the first broken row and why, exit code 1', async (t) => {
   const database = await createTestDatabase({ file: true });
   t.teardown(() => database.close());
