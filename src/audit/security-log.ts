@@ -42,17 +42,12 @@ export const SECURITY_EVENT_CODES = [
 
 export type SecurityEventCode = (typeof SECURITY_EVENT_CODES)[number];
 
-export interface SecurityEventInput {
+/** What a caller records: the stored event without its time (the recorder stamps it), with a known code, and an
+ *  outcome that defaults to success. Who acted (`actor`) is a username, `cli:<os user>` for the operator tools, or
+ *  absent when the server itself acted. */
+export interface SecurityEventInput extends Omit<SecurityEvent, 'at' | 'event' | 'outcome'> {
   readonly event: SecurityEventCode;
-  /** Defaults to success */
-  readonly outcome?: 'success' | 'failure';
-  /** Who acted: a username, `cli:<os user>` for the operator tools; absent when the server itself acted */
-  readonly actor?: string | null;
-  readonly clientId?: string | null;
-  readonly grantId?: string | null;
-  readonly accountId?: string | null;
-  readonly patientId?: string | null;
-  readonly detail?: SecurityDetail;
+  readonly outcome?: SecurityEvent['outcome'];
 }
 
 export interface SecurityRecorder {

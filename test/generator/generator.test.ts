@@ -18,6 +18,7 @@ import {
   generateSharedResources,
 } from '../../scripts/generator/index.js';
 import type { GeneratedResource } from '../../scripts/generator/index.js';
+import { nodeEntry } from '../helpers/run-script.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LOINC = 'http://loinc.org';
@@ -568,7 +569,7 @@ t.test('the generated output is the same every time', async (t) => {
 
 
 function cli(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'generate.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [...nodeEntry('scripts/generate'), ...args], { cwd: ROOT, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

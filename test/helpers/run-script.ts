@@ -4,6 +4,12 @@ import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '../..');
 
+/** Node's arguments to start one of the repository's entry points (`src/main`, `scripts/generate`, ...), the way this
+ *  test itself runs: compiled into .build (see scripts/compile-tests.sh) as plain JavaScript, from source through tsx. */
+export function nodeEntry(entry: string): string[] {
+  return import.meta.url.endsWith('.js') ? [join(REPO_ROOT, `${entry}.js`)] : ['--import', 'tsx', join(REPO_ROOT, `${entry}.ts`)];
+}
+
 export interface ScriptRun {
   readonly code: number | null;
   readonly stdout: string;
@@ -13,7 +19,7 @@ export interface ScriptRun {
 /** `env` is added to this process's environment (SEED_DIR is always off: a script never seeds). */
 export function runScript(script: string, args: readonly string[], env: Record<string, string> = {}): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', `${script}.ts`), ...args], {
+    const child = spawn(process.execPath, [...nodeEntry(`scripts/${script}`), ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, SEED_DIR: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,8 +3,7 @@
 // a killed server leaves no pooled connection behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { join } from 'node:path';
-import { REPO_ROOT } from './run-script.js';
+import { nodeEntry, REPO_ROOT } from './run-script.js';
 import { TEST_SERVER_ENV } from './test-env.js';
 
 export interface Reply {
@@ -13,10 +12,11 @@ export interface Reply {
   readonly body: string;
 }
 
-/** One request on a connection of its own: the primary hands each new connection to the next worker. */
-export function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+/** One request on a connection of its own: the primary hands each new connection to the next worker. `localAddress`
+ *  (e.g. 127.0.0.12) makes the request come from another loopback address, as another client would. */
+export function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false, localAddress: opts.localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -45,7 +45,7 @@ export interface ServerProcess {
 }
 
 export function startServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/main.ts')], {
+  const child = spawn(process.execPath, nodeEntry('src/main'), {
     cwd: REPO_ROOT,
     env: { ...process.env, ...TEST_SERVER_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

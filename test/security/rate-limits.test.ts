@@ -6,6 +6,7 @@
 import { request } from 'node:http';
 import t, { type Test } from 'tap';
 import { seededDatabase, spawnServer } from '../helpers/seeded-server.js';
+import { send, type Reply } from '../helpers/server-process.js';
 import { startSmartServer } from '../helpers/smart-server.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -13,25 +14,8 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIC
 const BACKEND = basic('demo-backend', 'demo-backend-secret-change-me');
 const BACKEND_TOKEN = { method: 'POST', headers: { authorization: BACKEND, 'content-type': FORM }, body: 'grant_type=client_credentials&scope=system%2F*.rs' };
 
-interface Reply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
 /** One request on a connection of its own, from loopback address `from` (e.g. 127.0.0.12). */
-function call(url: string, from: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false, localAddress: from }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const call = (url: string, from: string, opts: Parameters<typeof send>[1] = {}): Promise<Reply> => send(url, { ...opts, localAddress: from });
 
 /** Retry-After is whole seconds within the one-minute window. */
 function checkRetryAfter(t: Test, headers: Reply['headers']): void {
