@@ -11,11 +11,13 @@ if [ "${TESTS_COMPILED:-}" = 1 ] && [ -f .build/.taprc ]; then exit 0; fi
 rm -rf .build/src .build/scripts .build/test
 npx tsc -p tsconfig.build.json
 # What the code reads beside itself, at the same relative places as in the repository.
-for shared in consent-ui fhir-resources package.json test-results; do
+for shared in consent-ui fhir-resources test-results; do
   [ -e "$shared" ] || mkdir -p "$shared"
   ln -sfn "../$shared" ".build/$shared"
 done
 cp src/example-app/app.css .build/src/example-app/app.css
+# package.json without its "tap" settings (tap would warn that they are ignored): the module type and the version.
+node -e 'const p = require("./package.json"); console.log(JSON.stringify({ name: p.name, version: p.version, private: true, type: p.type }))' > .build/package.json
 # tap takes its settings from the nearest .taprc, so inside .build this file applies and package.json's "tap" (which
 # runs the sources through tsx) does not.
 cat > .build/.taprc <<'RC'
