@@ -1,8 +1,10 @@
 // Runs one of the npm scripts' entry points (scripts/<name>.ts) as a user would, and collects what it printed.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '../..');
+/** The checkout itself, also when the tests run compiled in its .build folder (for what lies beside it, ../shared) */
+export const CHECKOUT_ROOT = basename(REPO_ROOT) === '.build' ? dirname(REPO_ROOT) : REPO_ROOT;
 
 /** Node's arguments to start one of the repository's entry points (`src/main`, `scripts/generate`, ...), the way this
  *  test itself runs: compiled into .build (see scripts/compile-tests.sh) as plain JavaScript, from source through tsx. */

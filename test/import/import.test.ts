@@ -2,17 +2,15 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Bundle, Coverage, Encounter, ExplanationOfBenefit, Immunization, Observation, Patient, Provenance, ServiceRequest } from 'fhir/r4.js';
 import { importFiles, importResources, type ImportProgress } from '../../src/fhir/import/importer.js';
 import { seedIfEmpty } from '../../src/fhir/seed.js';
 import { ResourceStore } from '../../src/store/resources.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { runScript } from '../helpers/run-script.js';
+import { CHECKOUT_ROOT, runScript } from '../helpers/run-script.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURES = join(REPO, '../shared/fixtures/synthea');
+const FIXTURES = join(CHECKOUT_ROOT, '../shared/fixtures/synthea');
 const DINO = join(FIXTURES, 'Dino214_Parisian75_40d82b80-b682-cd8b-da6d-396809878641.json');
 const JUDSON = join(FIXTURES, 'Judson_Eichmann_34d4fd7e-b2b6-42fc-adb5-09db196b8662.json');
 const P355 = join(FIXTURES, 'uscore_bundle_patient_355.json');
@@ -395,7 +393,7 @@ t.test('seedIfEmpty logs and returns 0 when the seed directory does not exist', 
 
 t.test('the bundled seed data set imports without a single error', async (t) => {
   const app = await startTestApp(t);
-  const seedDir = join(REPO, 'fhir-resources/seed');
+  const seedDir = join(CHECKOUT_ROOT, 'fhir-resources/seed');
   const report = await importFiles(app.fhir, readdirSync(seedDir).filter((f) => f.endsWith('.json')).map((f) => join(seedDir, f)));
   t.same(report.errors, []);
   t.equal(report.imported.Patient, 12);

@@ -4,7 +4,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type {
   AllergyIntolerance,
   Bundle,
@@ -28,8 +27,9 @@ import type {
 import { importFiles } from '../../src/fhir/import/importer.js';
 import { PUBLIC_URL, startTestApp, type TestApp } from '../helpers/app.js';
 import { usingPostgres } from '../helpers/database.js';
+import { CHECKOUT_ROOT } from '../helpers/run-script.js';
 
-const FIXTURES = join(fileURLToPath(new URL('../../', import.meta.url)), '../shared/fixtures/synthea');
+const FIXTURES = join(CHECKOUT_ROOT, '../shared/fixtures/synthea');
 const BUNDLES = [
   'Dino214_Parisian75_40d82b80-b682-cd8b-da6d-396809878641.json',
   'Judson_Eichmann_34d4fd7e-b2b6-42fc-adb5-09db196b8662.json',
