@@ -19,6 +19,11 @@ export interface CapabilityOptions {
 }
 
 const BULK = 'http://hl7.org/fhir/uv/bulkdata';
+const TOTAL_DOCUMENTATION =
+  'Bundle.total. Without _total: exact on the first page, absent on the pages after it. _total=accurate: exact on every ' +
+  'page; _total=estimate: an upper bound, never below the number of matches (it counts the type, patient, _id and ' +
+  '_lastUpdated criteria only, on the resources table alone); _total=none: absent. A first page that holds every match always has ' +
+  'its exact total; _summary=count is always exact.';
 const operationsOf = (type: string, bulk: boolean) => [
   ...(type === 'Patient' ? [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] : []),
   ...(type === 'DocumentReference' ? [{ name: 'docref', definition: 'http://hl7.org/fhir/us/core/OperationDefinition/docref' }] : []),
@@ -76,6 +81,8 @@ export function buildCapabilityStatement(opts: CapabilityOptions, defs: readonly
             ...d.params.map((p) => ({ name: p.name, definition: p.definition, type: p.kind, documentation: p.description })),
           ],
         })),
+        // Result parameters every search takes; _total is listed for its default, which FHIR leaves to the server.
+        searchParam: [{ name: '_total', type: 'special', documentation: TOTAL_DOCUMENTATION }],
         ...(opts.bulkExport ? { operation: [{ name: 'export', definition: `${BULK}/OperationDefinition/export` }] } : {}),
       },
     ],

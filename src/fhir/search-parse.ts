@@ -37,8 +37,11 @@ export interface SearchRequest {
   readonly sort: SortKey;
   readonly count: number;
   readonly cursor?: Cursor;
-  /** 'first-page': counted when no cursor is given (the default); 'accurate': on every page; 'none': never */
-  readonly total: 'none' | 'accurate' | 'first-page';
+  /**
+   * 'first-page' (the default): exact on the first page, none on later ones; 'accurate': exact on every page;
+   * 'estimate': an upper bound on every page (store's 'upper-bound'); 'none': never. See TotalMode.
+   */
+  readonly total: TotalMode;
   readonly summaryCount: boolean;
   readonly includes: readonly IncludeSpec[];
   readonly revincludes: readonly RevIncludeSpec[];
@@ -47,6 +50,28 @@ export interface SearchRequest {
   readonly warnings: readonly Issue[];
   /** The parameters understood, in order, to rebuild self/next/previous links */
   readonly canonical: QueryPairs;
+}
+
+/** `_total` as asked for, or 'first-page' when it was not. */
+export type TotalMode = 'none' | 'estimate' | 'accurate' | 'first-page';
+
+/**
+ * What the store is asked to count for a parsed search. `_summary=count` is always exact; without `_total` the first
+ * page is counted (apps show "N results" once) and later pages are not, since counting every match costs more than
+ * the page itself and the links carry no count.
+ */
+export function storeTotal(request: Pick<SearchRequest, 'summaryCount' | 'total' | 'cursor'>): boolean | 'upper-bound' {
+  if (request.summaryCount) return true;
+  switch (request.total) {
+    case 'none':
+      return false;
+    case 'estimate':
+      return 'upper-bound';
+    case 'accurate':
+      return true;
+    case 'first-page':
+      return request.cursor === undefined;
+  }
 }
 
 export const DEFAULT_COUNT = 50;
@@ -67,7 +92,7 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
   let count = DEFAULT_COUNT;
   let cursor: Cursor | undefined;
   // Counting costs as much as the page itself; by default count once, on the first page.
-  let total: 'none' | 'accurate' | 'first-page' = 'first-page';
+  let total: TotalMode = 'first-page';
   let summaryCount = false;
   const includes: IncludeSpec[] = [];
   const revincludes: RevIncludeSpec[] = [];
@@ -97,8 +122,8 @@ export function parseSearch(def: ResourceDef, pairs: QueryPairs, opts: ParseOpti
           canonical.push(['_sort', value]);
           break;
         case '_total':
-          if (value === 'none') total = 'none';
-          else if (value === 'accurate' || value === 'estimate') total = 'accurate';
+          // Not a value FHIR defines: malformed, so 400 as for _count, whatever the Prefer handling.
+          if (value === 'none' || value === 'estimate' || value === 'accurate') total = value;
           else throw badSearchParam('_total', `_total must be none, estimate or accurate, not "${value}"`);
           canonical.push(['_total', value]);
           break;

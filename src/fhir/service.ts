@@ -10,7 +10,7 @@ import type { Clause } from '../store/resource-query.js';
 
 const MAX_CHAIN_MATCHES = 1000;
 import { ID_PATTERN, parseReference } from './references.js';
-import { MAX_COUNT, parseSearch, type ChainSpec, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
+import { MAX_COUNT, parseSearch, storeTotal, type ChainSpec, type IncludeSpec, type QueryPairs, type RevIncludeSpec, type SearchRequest } from './search-parse.js';
 import { validateResource } from './validate.js';
 import { withOwnerCompartment, type OwnerLookup } from './compartment-owner.js';
 import { UNRESTRICTED, compartmentHolds, forbidden, indexSatisfies, outsideWrite, type AccessPolicy } from './access-filter.js';
@@ -138,7 +138,7 @@ export class FhirService {
       sort: request.sort,
       count: request.summaryCount ? 0 : request.count,
       ...(request.cursor ? { cursor: request.cursor } : {}),
-      total: request.summaryCount || request.total === 'accurate' || (request.total === 'first-page' && !request.cursor),
+      total: storeTotal(request),
     });
     // Included and revincluded resources pass the same gate as a read or search of them would; what the token may
     // not see is left out, never an error.

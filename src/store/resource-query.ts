@@ -55,6 +55,27 @@ export interface ResourceQuery {
   readonly sort: SortKey;
   readonly count: number;
   readonly cursor?: Cursor;
+  /**
+   * true: the exact number of matches; 'upper-bound': a number never below it, counted on the resources table's
+   * indexes alone (the type, patient, _id and _lastUpdated criteria; other criteria and deletions not applied);
+   * false: no total. A first page that holds every match gives its exact size either way, at no cost.
+   */
+  readonly total: boolean | 'upper-bound';
+}
+
+/** Whether a page's total is the number of matches or only a bound on it. */
+export type TotalKind = 'exact' | 'upper-bound';
+
+/** Current resources in one patient's compartment, for the types given, each AND-ed with its own clauses. */
+export interface CompartmentQuery {
+  readonly patientId: string;
+  readonly types: readonly { readonly type: string; readonly clauses: readonly Clause[] }[];
+  /** Only resources last updated at or after this instant (ms since epoch) */
+  readonly since?: number;
+  /** Continue after this row of the previous page */
+  readonly after?: { readonly type: string; readonly rid: number };
+  /** Rows wanted; `more` says whether another follows (also with 0) */
+  readonly count: number;
   readonly total: boolean;
 }
 

@@ -2,9 +2,9 @@
 // Stored JSON is returned as text so the HTTP layer can send it without parsing it again.
 import { sql, type Transaction } from 'kysely';
 import type { Db, PreparedQuery } from './db.js';
-import type { Clause, Cursor, IndexData, ResourceQuery } from './resource-query.js';
+import type { CompartmentQuery, Cursor, IndexData, ResourceQuery, TotalKind } from './resource-query.js';
 import type { Database } from './schema.js';
-import { clauseExpression, sortSpec } from './search-sql.js';
+import { compartmentStatements, searchStatements } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 import { DEFAULT_RESOURCE_CACHE_BYTES, sharedCache, type ResourceCache, type ResourceCacheStats } from './resource-cache.js';
 import { chunks, deleteIndex, insertFreshSqlite, insertIndex, withMeta } from './index-writes.js';
@@ -25,6 +25,8 @@ export interface StoredResource {
 export interface SearchPage {
   readonly rows: readonly StoredResource[];
   readonly total?: number;
+  /** Present with `total`: whether it is the number of matches or an upper bound on it */
+  readonly totalKind?: TotalKind;
   /** Cursor for the page after this one, when there is one */
   readonly next?: Cursor;
   /** Cursor for the page before this one, when there is one */
@@ -55,18 +57,7 @@ export interface WriteResult {
   readonly created: boolean;
 }
 
-/** Current resources in one patient's compartment, for the types given, each AND-ed with its own clauses. */
-export interface CompartmentQuery {
-  readonly patientId: string;
-  readonly types: readonly { readonly type: string; readonly clauses: readonly Clause[] }[];
-  /** Only resources last updated at or after this instant (ms since epoch) */
-  readonly since?: number;
-  /** Continue after this row of the previous page */
-  readonly after?: { readonly type: string; readonly rid: number };
-  /** Rows wanted; `more` says whether another follows (also with 0) */
-  readonly count: number;
-  readonly total: boolean;
-}
+export type { CompartmentQuery } from './resource-query.js';
 
 export class VersionConflictError extends Error {
   constructor(readonly expected: number, readonly actual: number | null) {
@@ -210,45 +201,25 @@ export class ResourceStore {
   }
 
   async search(q: ResourceQuery): Promise<SearchPage> {
-    const { column, desc } = sortSpec(q.sort);
-    const base = this.#db.kysely
-      .selectFrom('resources as r')
-      .where('r.type', '=', q.type)
-      .where('r.deleted', '=', 0)
-      .where((eb) => eb.and(q.clauses.map((c) => clauseExpression(eb, c))));
+    const { page, total: counting, column, backwards } = searchStatements(this.#db.kysely, q);
+    const kind: TotalKind = q.total === 'upper-bound' ? 'upper-bound' : 'exact';
+    const count = async () => ({ total: Number((await counting!.execute())[0]!.n), totalKind: kind });
+    if (!page) return counting ? { rows: [], ...(await count()) } : { rows: [] };
 
-    const total = q.total
-      ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-      : undefined;
-    if (q.count === 0) return total === undefined ? { rows: [] } : { rows: [], total };
-
-    // Paging backwards reads the rows before the cursor in reverse order, then flips them.
-    const backwards = q.cursor?.direction === 'before';
-    const scanDesc = backwards ? !desc : desc;
-    const dir = scanDesc ? 'desc' : 'asc';
-    let page = base.select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id']);
-    if (column !== 'r.rid') page = page.select(sql<number>`${sql.ref(column)}`.as('sort_key'));
-    if (q.cursor) {
-      const c = q.cursor;
-      const op = scanDesc ? '<' : '>';
-      page =
-        column === 'r.rid'
-          ? page.where('r.rid', op, c.rid)
-          : page.where((eb) => eb.or([eb(column, op, c.key), eb.and([eb(column, '=', c.key), eb('r.rid', op, c.rid)])]));
-    }
-    if (column !== 'r.rid') page = page.orderBy(column, dir);
-    const rows = (await page.orderBy('r.rid', dir).limit(q.count + 1).execute()) as (CurrentRow & { sort_key?: number })[];
+    const rows = await page.execute();
     const more = rows.length > q.count;
     const kept = rows.slice(0, q.count);
     if (backwards) kept.reverse();
-    const keyOf = (r: CurrentRow & { sort_key?: number }) => (column === 'r.rid' ? Number(r.rid) : Number(r.sort_key));
+    // A first page that holds every match is its own exact total: no count query.
+    const totals = !counting ? {} : !q.cursor && !more ? { total: kept.length, totalKind: 'exact' as const } : await count();
+    const keyOf = (r: (typeof rows)[number]) => (column === 'r.rid' ? Number(r.rid) : Number(r.sort_key));
     const first = kept[0];
     const last = kept[kept.length - 1];
     const hasNext = backwards ? true : more;
     const hasPrevious = backwards ? more : q.cursor !== undefined;
     return {
       rows: kept.map(toStored),
-      ...(total !== undefined ? { total } : {}),
+      ...totals,
       ...(hasNext && last ? { next: { direction: 'after', key: keyOf(last), rid: last.rid } as Cursor } : {}),
       ...(hasPrevious && first ? { previous: { direction: 'before', key: keyOf(first), rid: first.rid } as Cursor } : {}),
     };
@@ -287,29 +258,12 @@ export class ResourceStore {
    */
   async compartment(q: CompartmentQuery): Promise<{ rows: StoredResource[]; more: boolean; total?: number }> {
     if (!q.types.length) return q.total ? { rows: [], more: false, total: 0 } : { rows: [], more: false };
-    const plain = q.types.filter((t) => !t.clauses.length).map((t) => t.type);
-    const filtered = q.types.filter((t) => t.clauses.length);
-    const base = this.#db.kysely
-      .selectFrom('resources as r')
-      .where('r.patient_id', '=', q.patientId)
-      .where('r.deleted', '=', 0)
-      .where((eb) =>
-        eb.or([
-          ...(plain.length ? [eb('r.type', 'in', plain)] : []),
-          ...filtered.map((t) => eb.and([eb('r.type', '=', t.type), ...t.clauses.map((c) => clauseExpression(eb, c))])),
-        ]),
-      )
-      .$if(q.since !== undefined, (s) => s.where('r.last_updated', '>=', q.since!));
-    const total = q.total ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
-    const after = q.after;
-    const rows = await base
-      .select(['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id'])
-      .$if(after !== undefined, (s) => s.where((eb) => eb.or([eb('r.type', '>', after!.type), eb.and([eb('r.type', '=', after!.type), eb('r.rid', '>', after!.rid)])])))
-      .orderBy('r.type')
-      .orderBy('r.rid')
-      .limit(q.count + 1)
-      .execute();
-    return { rows: rows.slice(0, q.count).map(toStored), more: rows.length > q.count, ...(total !== undefined ? { total } : {}) };
+    const { page, total: counting } = compartmentStatements(this.#db.kysely, q);
+    const rows = await page.execute();
+    const more = rows.length > q.count;
+    // As in search: a first page holding every match is its own total.
+    const total = !counting ? undefined : !q.after && !more && q.count > 0 ? rows.length : Number((await counting.execute())[0]!.n);
+    return { rows: rows.slice(0, q.count).map(toStored), more, ...(total !== undefined ? { total } : {}) };
   }
 
   /** Create or update one resource: version, meta, current row, version row and index rows in one transaction. */

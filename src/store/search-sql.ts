@@ -1,6 +1,6 @@
 // ResourceQuery clauses → Kysely expressions: one helper per clause kind, each an Expression<SqlBool> over `r`.
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { Clause, DateCondition, SortKey } from './resource-query.js';
+import { sql, type CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import type { Clause, CompartmentQuery, DateCondition, ResourceQuery, SortKey } from './resource-query.js';
 import type { Database } from './schema.js';
 
 type Eb = ExpressionBuilder<Database & { r: Database['resources'] }, 'r'>;
@@ -137,4 +137,115 @@ export function sortSpec(sort: SortKey): { column: 'r.rid' | 'r.sort_date' | 'r.
     case '-_lastUpdated':
       return { column: 'r.last_updated', desc: true };
   }
+}
+
+/** A current row as a search reads it; `sort_key` only when the sort column is not rid. */
+export interface CurrentRow {
+  rid: number;
+  type: string;
+  id: string;
+  version_id: number;
+  last_updated: number;
+  deleted: number;
+  content: string | null;
+  patient_id: string | null;
+  sort_key?: number;
+}
+
+/** A statement built but not run: the store runs it, the query-plan tests compile it and read its plan. */
+export interface Statement<Row> {
+  compile(): CompiledQuery<Row>;
+  execute(): Promise<Row[]>;
+}
+
+export interface SearchStatements {
+  /** count + 1 rows from the cursor on, in scan order (reversed when paging backwards); absent when count is 0 */
+  readonly page?: Statement<CurrentRow>;
+  /** The total the query asks for (exact, or the upper bound); absent when it asks for none */
+  readonly total?: Statement<{ n: number | string | bigint }>;
+  readonly column: 'r.rid' | 'r.sort_date' | 'r.last_updated';
+  /** Reading the rows before a cursor: the page comes back in reverse order */
+  readonly backwards: boolean;
+}
+
+const CURRENT_COLUMNS = ['r.rid', 'r.type', 'r.id', 'r.version_id', 'r.last_updated', 'r.deleted', 'r.content', 'r.patient_id'] as const;
+
+/** The SQL one search runs: its page and its count. */
+export function searchStatements(kysely: Kysely<Database>, q: ResourceQuery): SearchStatements {
+  const { column, desc } = sortSpec(q.sort);
+  const backwards = q.cursor?.direction === 'before';
+  const base = kysely
+    .selectFrom('resources as r')
+    .where('r.type', '=', q.type)
+    .where('r.deleted', '=', 0)
+    .where((eb) => eb.and(q.clauses.map((c) => clauseExpression(eb, c))));
+  const total =
+    q.total === 'upper-bound'
+      ? kysely
+          .selectFrom('resources as r')
+          .where('r.type', '=', q.type)
+          .where((eb) => eb.and(q.clauses.filter(onResourcesAlone).map((c) => clauseExpression(eb, c))))
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+      : q.total
+        ? base.select((eb) => eb.fn.countAll<number>().as('n'))
+        : undefined;
+  if (q.count === 0) return { ...(total ? { total } : {}), column, backwards };
+
+  // Paging backwards reads the rows before the cursor in reverse order; the caller flips them.
+  const scanDesc = backwards ? !desc : desc;
+  const dir = scanDesc ? 'desc' : 'asc';
+  let page = base.select([...CURRENT_COLUMNS]);
+  if (column !== 'r.rid') page = page.select(sql<number>`${sql.ref(column)}`.as('sort_key'));
+  if (q.cursor) {
+    const c = q.cursor;
+    const op = scanDesc ? '<' : '>';
+    page =
+      column === 'r.rid'
+        ? page.where('r.rid', op, c.rid)
+        : page.where((eb) => eb.or([eb(column, op, c.key), eb.and([eb(column, '=', c.key), eb('r.rid', op, c.rid)])]));
+  }
+  if (column !== 'r.rid') page = page.orderBy(column, dir);
+  const statement = page.orderBy('r.rid', dir).limit(q.count + 1) as unknown as Statement<CurrentRow>;
+  return { page: statement, ...(total ? { total } : {}), column, backwards };
+}
+
+/**
+ * Clauses on the resources table's own columns, which its indexes answer without a join. Dropping the others (and the
+ * deleted flag) only widens what is counted, so a count under these alone is never below the search's total.
+ */
+function onResourcesAlone(c: Clause): boolean {
+  return c.kind === 'id' || c.kind === 'compartment' || c.kind === 'noCompartment' || c.kind === 'lastUpdated';
+}
+
+/**
+ * Patient/$everything: one patient's compartment across types, in (type, rid) order, from the row after `after`.
+ * A resource keeps its rid across updates, so paging this way neither repeats nor skips while others write.
+ */
+export function compartmentStatements(
+  kysely: Kysely<Database>,
+  q: CompartmentQuery,
+): { page: Statement<CurrentRow>; total?: Statement<{ n: number | string | bigint }> } {
+  const plain = q.types.filter((t) => !t.clauses.length).map((t) => t.type);
+  const filtered = q.types.filter((t) => t.clauses.length);
+  const base = kysely
+    .selectFrom('resources as r')
+    .where('r.patient_id', '=', q.patientId)
+    .where('r.deleted', '=', 0)
+    .where((eb) =>
+      eb.or([
+        ...(plain.length ? [eb('r.type', 'in', plain)] : []),
+        ...filtered.map((t) => eb.and([eb('r.type', '=', t.type), ...t.clauses.map((c) => clauseExpression(eb, c))])),
+      ]),
+    )
+    .$if(q.since !== undefined, (s) => s.where('r.last_updated', '>=', q.since!));
+  const after = q.after;
+  const page = base
+    .select([...CURRENT_COLUMNS])
+    .$if(after !== undefined, (s) =>
+      s.where((eb) => eb.or([eb('r.type', '>', after!.type), eb.and([eb('r.type', '=', after!.type), eb('r.rid', '>', after!.rid)])])),
+    )
+    .orderBy('r.type')
+    .orderBy('r.rid')
+    .limit(q.count + 1) as unknown as Statement<CurrentRow>;
+  return { page, ...(q.total ? { total: base.select((eb) => eb.fn.countAll<number>().as('n')) } : {}) };
 }
