@@ -1,5 +1,5 @@
 // npm run keys:rotate: adds new signing keys (RS256, ES256) and keeps the current ones published until every
-// token they signed has expired. Restart the server instances afterwards; they sign with the new keys from then on.
+// token they signed has expired. Running instances take the new keys up by themselves (KEYS_RELOAD_SECONDS).
 import { ConfigError, loadConfig } from '../src/config.js';
 import { rotateKeys } from '../src/auth/keys.js';
 import { secretBoxFor } from '../src/auth/secrets-at-rest.js';
@@ -24,7 +24,7 @@ try {
   await db.close();
   console.log(`Added signing keys: ${added.join(', ')}`);
   console.log(retiring.length ? `Still published until ${new Date(Date.now() + KEEP_SECONDS * 1000).toISOString()}, then removed: ${retiring.join(', ')}` : 'No earlier keys were active.');
-  console.log('Restart every server instance so new tokens are signed with the new keys.');
+  console.log('Running instances publish the new keys within KEYS_RELOAD_SECONDS and sign with them after twice that; no restart needed.');
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);

@@ -60,6 +60,10 @@ export interface Config {
   readonly secretsKey: Buffer | undefined;
   /** SECRETS_KEY_PREVIOUS: only decrypts (values written under the key before a rotation) */
   readonly secretsKeyPrevious: Buffer | undefined;
+  /** How often each instance re-reads the signing keys (s): a rotation is published within this, signs within twice it */
+  readonly keysReloadSeconds: number;
+  /** PostgreSQL connections in each process's pool (PG_POOL_MAX, read by store/db.ts) */
+  readonly pgPoolMax: number;
 }
 
 /** Bulk Data export ($export) settings. */
@@ -194,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+  const keysReloadSeconds = whole('KEYS_RELOAD_SECONDS', 60, 1, 3_600);
+  const pgPoolMax = whole('PG_POOL_MAX', 10, 1, 1_000);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     export: Object.freeze(exportConfig),
@@ -223,5 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issuer: `${publicUrl}/auth`,
     secretsKey,
     secretsKeyPrevious,
+    keysReloadSeconds,
+    pgPoolMax,
   });
 }

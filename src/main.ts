@@ -9,10 +9,18 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedIfEmpty } from './fhir/seed.js';
 import { openDb, type Db } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
+import { withStartupLock } from './store/startup-lock.js';
 
 /** Everything up to listening: migrations, the app, first-start seed data and the sandbox demo accounts. */
 async function prepare(config: Config): Promise<{ app: App; db: Db }> {
   const db = openDb(config.database);
+  // Instances starting at the same moment (PostgreSQL) take turns: one migrates, creates the keys and seeds; the
+  // others then find the work done.
+  const app = await withStartupLock(config.database, () => firstStart(config, db));
+  return { app, db };
+}
+
+async function firstStart(config: Config, db: Db): Promise<App> {
   const applied = await migrateToLatest(db);
   const app = await buildApp({ config, db });
   const { server, fhir, portal } = app;
@@ -26,7 +34,7 @@ async function prepare(config: Config): Promise<{ app: App; db: Db }> {
     if (report.accountsCreated.length) server.log.info({ accounts: report.accountsCreated }, 'created the sandbox demo accounts');
     if (report.skipped.length && cluster.isPrimary) server.log.warn({ skipped: report.skipped }, 'demo accounts or relations skipped: their patients are not in the store');
   }
-  return { app, db };
+  return app;
 }
 
 async function serve(config: Config): Promise<void> {

@@ -16,7 +16,8 @@ import { TokenResolver } from './bearer.js';
 import { DEMO_CLIENTS, loadClientsFile } from './clients.js';
 import { capabilitySecurity, endpointsFor, type Endpoints } from './discovery.js';
 import { afterClientDelete, deleteClient, endClientAccess, type ClientRemovalDeps } from './client-removal.js';
-import { loadKeys } from './keys.js';
+import { loadKeys, watchKeys } from './keys.js';
+import { replaceSigningKeys } from './provider-keys.js';
 import { resealSecretsAtRest, secretBoxFor } from './secrets-at-rest.js';
 import { mountProvider } from './mount.js';
 import { ACCESS_TOKEN_TTL, STATIC_SCOPES, buildProvider, type AccountDirectory } from './provider.js';
@@ -86,7 +87,8 @@ export async function createAuthServer(
   const resealed = await resealSecretsAtRest({ keys: keyStore, models });
   if (resealed.keys + resealed.clientSecrets > 0) app.log.info({ ...resealed, encrypted: secrets.encrypting }, secrets.encrypting ? 'stored secrets encrypted with SECRETS_KEY' : 'stored secrets decrypted (SECRETS_KEY is not set)');
   else if (!secrets.encrypting && !config.sandbox) app.log.warn('SECRETS_KEY is not set: signing keys and client secrets are stored unencrypted in the database');
-  const keys = await loadKeys(keyStore);
+  const keysReloadMs = config.keysReloadSeconds * 1000;
+  const keys = await loadKeys(keyStore, keysReloadMs);
   let resolver: TokenResolver | undefined;
   // Evict here at once, then tell the other instances through the shared log.
   const adapter = adapterFactory(models, async (e) => {
@@ -138,7 +140,13 @@ export async function createAuthServer(
   housekeeping();
   const cleanup = setInterval(housekeeping, 10 * 60_000);
   cleanup.unref();
+  // A rotation (npm run keys:rotate, another instance) reaches this instance without a restart.
+  const keyWatch = watchKeys(keyStore, keysReloadMs, keys, (signingKeys) => {
+    replaceSigningKeys(provider, signingKeys);
+    app.log.info({ kids: signingKeys.map((k) => k.kid) }, 'signing keys reloaded');
+  }, (err) => app.log.warn({ err }, 'signing key reload failed'));
   app.addHook('onClose', async () => {
+    keyWatch.stop();
     clearInterval(cleanup);
     resolver?.stop();
   });

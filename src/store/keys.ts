@@ -1,5 +1,6 @@
 // Signing keys and cookie secrets, kept in the database so every instance and every restart uses the same ones. The
 // private key column is sealed by the SecretBox (encrypted when SECRETS_KEY is set); callers see plaintext only.
+import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { SecretBox } from './secret-box.js';
 
@@ -12,6 +13,9 @@ export interface StoredKey {
 }
 
 const place = (kid: string) => `signing_key/${kid}`;
+
+// PostgreSQL advisory lock key for creating first keys (an arbitrary constant, distinct from the start-up lock's).
+const SIGNING_KEY_LOCK = 7_120_417_001;
 
 export class KeyStore {
   constructor(
@@ -55,6 +59,23 @@ export class KeyStore {
       .values({ kid: key.kid, alg: key.alg, private_jwk: this.secrets.seal(key.privateJwk, place(key.kid)), created_at: key.createdAt, retire_after: key.retireAfter })
       .onConflict((oc) => oc.column('kid').doNothing())
       .execute();
+  }
+
+  /**
+   * Inserts `key` only when no active key (not retiring) of its algorithm exists; returns whether it did. Instances
+   * starting at the same moment each generate a key: exactly one is stored. On SQLite the single statement holds the
+   * write lock from its start; on PostgreSQL (read committed) two such statements could both see nothing, so they
+   * queue on a transaction-scoped advisory lock first.
+   */
+  async addFirst(key: StoredKey): Promise<boolean> {
+    const insert = sql`insert into signing_key (kid, alg, private_jwk, created_at, retire_after)
+      select ${key.kid}, ${key.alg}, ${this.secrets.seal(key.privateJwk, place(key.kid))}, ${key.createdAt}, ${key.retireAfter}
+      where not exists (select 1 from signing_key where alg = ${key.alg} and retire_after is null)`;
+    if (this.db.dialect === 'sqlite') return Number((await insert.execute(this.db.kysely)).numAffectedRows ?? 0) > 0;
+    return this.db.kysely.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SIGNING_KEY_LOCK})`.execute(trx);
+      return Number((await insert.execute(trx)).numAffectedRows ?? 0) > 0;
+    });
   }
 
   async retire(kid: string, after: number): Promise<void> {

@@ -18,8 +18,11 @@ export interface TestDatabase {
 
 export const usingPostgres = (process.env.DATABASE_URL ?? '').startsWith('postgres');
 
-/** `file: true` puts SQLite in a temporary file, so a second connection (another "instance") can open it. */
-export async function createTestDatabase(opts: { file?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * `file: true` puts SQLite in a temporary file, so a second connection (another "instance") can open it.
+ * `migrate: false` leaves it empty, for tests of first start (the server's own migrations).
+ */
+export async function createTestDatabase(opts: { file?: boolean; migrate?: boolean } = {}): Promise<TestDatabase> {
   if (!usingPostgres) {
     // TEST_SQLITE_FILES=1 runs every test on a file: the path a server started with `npm start` takes (the
     // write-behind thread for tokens and audit rows exists only there).
@@ -27,7 +30,7 @@ export async function createTestDatabase(opts: { file?: boolean } = {}): Promise
     const filename = dir ? join(dir, 'test.db') : ':memory:';
     const target: DatabaseTarget = { kind: 'sqlite', filename };
     const db = openDb(target);
-    await migrateToLatest(db);
+    if (opts.migrate !== false) await migrateToLatest(db);
     return {
       db,
       target,
@@ -48,7 +51,7 @@ export async function createTestDatabase(opts: { file?: boolean } = {}): Promise
   url.pathname = `/${name}`;
   const target: DatabaseTarget = { kind: 'postgres', connectionString: url.toString() };
   const db = openDb(target);
-  await migrateToLatest(db);
+  if (opts.migrate !== false) await migrateToLatest(db);
   return {
     db,
     target,
