@@ -15,8 +15,8 @@ import { withStartupLock } from './store/startup-lock.js';
 async function prepare(config: Config): Promise<{ app: App; db: Db }> {
   const db = openDb(config.database);
   // Instances starting at the same moment (PostgreSQL) take turns: one migrates, creates the keys and seeds; the
-  // others then find the work done.
-  const app = await withStartupLock(config.database, () => firstStart(config, db));
+  // others then find the work done. A worker starts after its primary did that work, so workers need not queue.
+  const app = cluster.isWorker ? await firstStart(config, db) : await withStartupLock(config.database, () => firstStart(config, db));
   return { app, db };
 }
 

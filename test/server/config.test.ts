@@ -47,3 +47,12 @@ t.test('bulk export settings have defaults, accept whole numbers and name the va
     message: /EXPORT_FILE_RESOURCES "0" must be a whole number from 1[\s\S]*EXPORT_CONCURRENCY "many"[\s\S]*EXPORT_RETENTION_SECONDS "1.5"/,
   });
 });
+
+t.test('KEYS_RELOAD_SECONDS (60) and PG_POOL_MAX (10) take whole numbers in range and name the variable when wrong', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.keysReloadSeconds, 60);
+  t.equal(c.pgPoolMax, 10);
+  t.same([loadConfig({ KEYS_RELOAD_SECONDS: '1', PG_POOL_MAX: '50' })].map((x) => [x.keysReloadSeconds, x.pgPoolMax]), [[1, 50]]);
+  for (const bad of ['0', '-1', 'ten', '3601']) t.match(problems({ KEYS_RELOAD_SECONDS: bad }), [/^KEYS_RELOAD_SECONDS ".*" must be a whole number from 1 to 3600/], `KEYS_RELOAD_SECONDS=${bad}`);
+  for (const bad of ['0', 'lots', '1.5', '1001']) t.match(problems({ PG_POOL_MAX: bad }), [/^PG_POOL_MAX ".*" must be a whole number from 1 to 1000/], `PG_POOL_MAX=${bad}`);
+});
