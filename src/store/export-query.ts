@@ -33,6 +33,12 @@ export interface ExportRow {
  * order along (type, last_updated), which also makes a _since export read only the rows changed since.
  */
 export async function exportPage(kysely: Kysely<Database>, q: ExportPageQuery): Promise<ExportRow[]> {
+  const rows = await exportPageQuery(kysely, q).execute();
+  return rows.map((r) => ({ rid: Number(r.rid), id: r.id, lastUpdated: Number(r.last_updated), content: r.content ?? '' }));
+}
+
+/** The page's statement, built but not run (the query-plan tests explain it). */
+export function exportPageQuery(kysely: Kysely<Database>, q: ExportPageQuery) {
   const byPatient = q.patient !== undefined;
   const after = q.after;
   let query = kysely
@@ -54,6 +60,5 @@ export async function exportPage(kysely: Kysely<Database>, q: ExportPageQuery): 
     if (after) query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('r.last_updated', 'r.rid'), '>', tuple(after.lastUpdated, after.rid)));
     query = query.orderBy('r.last_updated').orderBy('r.rid');
   }
-  const rows = await query.limit(q.count).execute();
-  return rows.map((r) => ({ rid: Number(r.rid), id: r.id, lastUpdated: Number(r.last_updated), content: r.content ?? '' }));
+  return query.limit(q.count);
 }

@@ -112,7 +112,7 @@ t.test('_total', async (t) => {
   });
 
   t.test('an unknown _total value is 400 naming _total, under every Prefer handling', async (t) => {
-    for (const headers of [{}, { prefer: 'handling=lenient' }, { prefer: 'handling=strict' }]) {
+    for (const headers of [{}, { prefer: 'handling=lenient' }, { prefer: 'handling=strict' }] as Record<string, string>[]) {
       for (const value of ['exact', 'ACCURATE', '']) {
         const { status, body } = await get(`/fhir/Observation?patient=p1&_total=${value}`, headers);
         t.equal(status, 400, `_total=${value} ${JSON.stringify(headers)}`);
