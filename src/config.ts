@@ -29,6 +29,10 @@ export interface Config {
   readonly clientsFile: string | undefined;
   /** How often each instance reads the shared revocation log (ms); 0 turns polling off */
   readonly revocationPollMs: number;
+  /** PostgreSQL: hear revocations by LISTEN/NOTIFY (off behind a pooler that cannot hold a LISTEN, e.g. PgBouncer's transaction mode) */
+  readonly revocationNotify: boolean;
+  /** PostgreSQL: the slower poll while LISTEN is in force (ms), which catches a notification that was lost */
+  readonly revocationNotifyPollMs: number;
   /** OAuth issuer: publicUrl + /auth */
   readonly issuer: string;
   /** Portal and sign-in sessions end after this long without activity (seconds) */
@@ -198,6 +202,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+  const rawNotify = (env.REVOCATION_NOTIFY ?? 'on').trim().toLowerCase();
+  if (!['on', 'off'].includes(rawNotify)) problems.push(`REVOCATION_NOTIFY "${env.REVOCATION_NOTIFY}" must be on or off`);
+  const revocationNotifyPollMs = whole('REVOCATION_NOTIFY_POLL_MS', 5_000, 250, 600_000);
   const keysReloadSeconds = whole('KEYS_RELOAD_SECONDS', 60, 1, 3_600);
   const pgPoolMax = whole('PG_POOL_MAX', 10, 1, 1_000);
   if (problems.length) throw new ConfigError(problems);
@@ -214,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registrationToken,
     clientsFile: env.CLIENTS_FILE ? resolve(env.CLIENTS_FILE) : undefined,
     revocationPollMs,
+    revocationNotify: rawNotify === 'on',
+    revocationNotifyPollMs,
     sessionIdleSeconds,
     signInRateLimit,
     tokenRateLimit,

@@ -1,7 +1,9 @@
 // Bearer access tokens → AccessGrant, through oidc-provider's own token store, with an in-process cache so the hot
 // path has no database round trip and no signature check. A cache entry never outlives a revocation: revocations
-// on this instance evict at once, and every instance polls the shared revocation log.
+// on this instance evict at once, and every instance reads the shared revocation log: woken by PostgreSQL's NOTIFY
+// where it can listen, and by polling (the only way on SQLite, the fallback on PostgreSQL).
 import type Provider from 'oidc-provider';
+import type { RevocationListenerEvents } from '../store/revocation-listener.js';
 import type { RevocationLog } from '../store/revocations.js';
 import { accessGrantFrom, type AccessGrant } from './access.js';
 import { tokenHash } from './adapter.js';
@@ -41,12 +43,27 @@ export type TokenVerdict =
 
 export interface TokenResolverOptions {
   readonly fhirBaseUrl: string;
-  /** How often to read the shared revocation log; 0 disables polling (single instance, or benchmarks) */
+  /** How often to read the shared revocation log; 0 disables polling and listening (single instance, or benchmarks) */
   readonly pollMs: number;
+  /** PostgreSQL: a connection that hears every revocation as it commits; polling slows to `pollMs` of this meanwhile */
+  readonly notify?: { readonly pollMs: number; readonly listen: (events: RevocationListenerEvents) => RevocationListenerHandle };
   readonly maxEntries: number;
   /** When a grant's access ends by itself (a duration the patient chose, a proxy end date); cached tokens expire then */
   readonly accessEndsAt?: (grantId: string) => Promise<number | undefined>;
 }
+
+/** What the resolver needs of a RevocationListener */
+export interface RevocationListenerHandle {
+  readonly listening: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+// A seq number read past before its row was committed (seqs are taken at insert, rows appear at commit, and two
+// writers may commit out of order) is asked for again until it shows up or this long has passed; a rolled-back
+// insert leaves a number that never shows up.
+const GAP_WAIT_MS = 60_000;
+const MAX_GAPS = 1_000;
 
 export class TokenResolver {
   // Keyed by the token itself: hashing it on every request cost more than the rest of the lookup. Revocations name
@@ -55,8 +72,14 @@ export class TokenResolver {
   readonly #tokenByHash = new Map<string, string>();
   readonly #byGrant = new Map<string, Set<string>>();
   #seq = 0;
+  /** seq numbers skipped by a read → until when to keep asking for them */
+  readonly #gaps = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
-  #polling = false;
+  #polling: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  #listener: RevocationListenerHandle | undefined;
+  #reads = 0;
 
   constructor(
     private readonly provider: Provider,
@@ -69,32 +92,96 @@ export class TokenResolver {
     return this.opts.fhirBaseUrl;
   }
 
+  /** How many times the revocation log was read since start (what propagation costs the database) */
+  get revocationReads(): number {
+    return this.#reads;
+  }
+
+  /** Whether NOTIFY wakes this instance now (PostgreSQL with LISTEN in force) */
+  get notified(): boolean {
+    return this.#listener?.listening ?? false;
+  }
+
   async start(): Promise<void> {
     this.#seq = await this.revocations.latestSeq();
-    if (this.opts.pollMs > 0) {
-      this.#timer = setInterval(() => void this.poll(), this.opts.pollMs);
-      this.#timer.unref();
+    if (this.opts.pollMs <= 0) return;
+    if (this.opts.notify) {
+      this.#listener = this.opts.notify.listen({
+        notified: (seq) => {
+          // Our own writes come back too, and are already applied; anything newer, or a number skipped earlier, is not.
+          if (seq === undefined || seq > this.#seq || this.#gaps.has(seq)) void this.poll();
+        },
+        // (Again) listening: whatever was recorded while nobody listened is read now, from the last seq seen.
+        listening: () => this.#readNow(),
+        // Until LISTEN is back, polling at the full rate is the only way revocations arrive.
+        lost: () => this.#readNow(),
+      });
+      await this.#listener.start();
     }
+    this.#schedule();
   }
 
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#listener?.stop();
   }
 
-  /** Applies revocations other instances recorded since the last poll. */
+  /** Read at once, then poll at whichever interval now applies. */
+  #readNow(): void {
+    void this.poll().finally(() => this.#schedule());
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const ms = this.#listener?.listening && this.opts.notify ? this.opts.notify.pollMs : this.opts.pollMs;
+    this.#timer = setTimeout(() => void this.poll().finally(() => this.#schedule()), ms);
+    this.#timer.unref();
+  }
+
+  /**
+   * Applies revocations recorded since the last read (by any instance). A call while a read runs is not dropped: it
+   * waits for that read and then reads again, so a notification that arrives mid-read is never lost.
+   */
   async poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      for (const e of await this.revocations.since(this.#seq)) {
-        if (e.grantId) this.evictGrant(e.grantId);
-        if (e.tokenHash) this.evictToken(e.tokenHash);
-        this.#seq = e.seq;
+    if (this.#polling) {
+      this.#again = true;
+      return this.#polling;
+    }
+    this.#polling = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#read();
+        } while (this.#again && !this.#stopped);
+      } finally {
+        this.#polling = undefined;
       }
+    })();
+    return this.#polling;
+  }
+
+  async #read(): Promise<void> {
+    const now = Date.now();
+    for (const [seq, until] of this.#gaps) if (until < now) this.#gaps.delete(seq);
+    let events;
+    try {
+      this.#reads++;
+      events = await this.revocations.since(this.#seq, [...this.#gaps.keys()]);
     } catch {
-      // A failed poll is retried on the next tick; the cache keeps its entries until then.
-    } finally {
-      this.#polling = false;
+      // A failed read is retried on the next tick or notification; the cache keeps its entries until then.
+      return;
+    }
+    for (const e of events) {
+      if (e.grantId) this.evictGrant(e.grantId);
+      if (e.tokenHash) this.evictToken(e.tokenHash);
+      if (e.seq <= this.#seq) {
+        this.#gaps.delete(e.seq);
+        continue;
+      }
+      for (let missing = this.#seq + 1; missing < e.seq && this.#gaps.size < MAX_GAPS; missing++) this.#gaps.set(missing, now + GAP_WAIT_MS);
+      this.#seq = e.seq;
     }
   }
 

@@ -8,6 +8,7 @@ import type { Db } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
 import { OidcModelStore } from '../store/oidc-models.js';
 import { RevocationLog } from '../store/revocations.js';
+import { RevocationListener, type RevocationListenerEvents } from '../store/revocation-listener.js';
 import { RevokedTokenStore } from '../store/revoked-tokens.js';
 import { SmartContextStore } from '../store/smart-context.js';
 import { ClientRecordStore } from '../store/client-records.js';
@@ -115,9 +116,30 @@ export async function createAuthServer(
     ...(deps.accessEndsAt ? { accessEndsAt: deps.accessEndsAt } : {}),
   });
   if (deps.security) recordProviderEvents(provider, deps.security, app.log);
+  // PostgreSQL: revocations arrive by NOTIFY on a connection of their own; polling slows down while it listens.
+  const database = config.database;
+  const notify =
+    database.kind === 'postgres' && config.revocationNotify
+      ? {
+          pollMs: config.revocationNotifyPollMs,
+          listen: (events: RevocationListenerEvents) =>
+            new RevocationListener(database.connectionString, {
+              notified: events.notified,
+              listening: () => {
+                app.log.debug('listening for revocations (LISTEN/NOTIFY)');
+                events.listening();
+              },
+              lost: (err) => {
+                app.log.warn({ err }, `revocation LISTEN connection lost: polling every ${config.revocationPollMs} ms until it is back`);
+                events.lost(err);
+              },
+            }),
+        }
+      : undefined;
   resolver = new TokenResolver(provider, revocations, {
     fhirBaseUrl: config.fhirBaseUrl,
     pollMs: config.revocationPollMs,
+    ...(notify ? { notify } : {}),
     maxEntries: 10_000,
     ...(deps.accessEndsAt ? { accessEndsAt: deps.accessEndsAt } : {}),
   });
@@ -148,7 +170,7 @@ export async function createAuthServer(
   app.addHook('onClose', async () => {
     keyWatch.stop();
     clearInterval(cleanup);
-    resolver?.stop();
+    await resolver?.stop();
   });
 
   const revokeGrant = async (grantId: string, cause?: GrantRevocationCause) => {
