@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { runMain, withStore } from './cli.js';
 import { DEFAULT_BATCH_SIZE, importFiles, NOT_STORED_REASON, type ImportProgress, type ImportReport } from '../src/fhir/import/importer.js';
+import { pgCopyWriter } from '../src/fhir/import/pg-copy-writer.js';
 import { COMMON_PARAMS, resourceDef, US_CORE_TYPE_NAMES, US_CORE_VERSION } from '../src/fhir/definitions.js';
 
 const USAGE = `usage: npm run import -- [--batch-size N] FILE...
@@ -12,7 +13,7 @@ const USAGE = `usage: npm run import -- [--batch-size N] FILE...
   --batch-size N    resources per database transaction (default ${DEFAULT_BATCH_SIZE})
   --help            this text
 
-Writes to DATABASE_URL (default sqlite:./data/smart.db). Every FHIR R4 resource type is stored; these
+Writes to DATABASE_URL (default sqlite:./data/smart.db); on PostgreSQL new resources are written with COPY. Every FHIR R4 resource type is stored; these
 are searchable by their US Core ${US_CORE_VERSION} search parameters:
 ${wrap(US_CORE_TYPE_NAMES.join(', '), '  ')}
 and the other R4 types by _id, _lastUpdated and (in the patient compartment) patient. Bundles are
@@ -98,8 +99,15 @@ function printSummary(r: ImportReport): void {
 
 async function main(): Promise<number> {
   const { files, batchSize } = parse();
-  return withStore(usageError, async ({ fhir }) => {
-    const report = await importFiles(fhir, files, { batchSize, onProgress: (p) => process.stderr.write(progressLine(p)) });
+  return withStore(usageError, async ({ config, fhir }) => {
+    // On PostgreSQL new resources go in through COPY (about a third less CPU than multi-row INSERTs, README "Synthetic data").
+    const copy = config.database.kind === 'postgres' ? pgCopyWriter(fhir, config.database.connectionString) : undefined;
+    let report: ImportReport;
+    try {
+      report = await importFiles(fhir, files, { batchSize, ...(copy ? { writer: copy.write } : {}), onProgress: (p) => process.stderr.write(progressLine(p)) });
+    } finally {
+      await copy?.close();
+    }
     printSummary(report);
     return report.errors.length ? 1 : 0;
   });
