@@ -23,6 +23,10 @@ import { registerOverloadShedding } from './overload.js';
 import { sharedRateLimitStore } from './rate-limit/fastify-store.js';
 import { RequestLimiter } from './rate-limit/limiter.js';
 import { RateLimitStore } from './store/rate-limits.js';
+import { registerHealthRoutes } from './health.js';
+import { signingKeyCount } from './health-keys.js';
+import { attachMetrics, createServerMetrics } from './metrics/install.js';
+import { registerMetricsEndpoint } from './metrics/endpoint.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -64,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // First of all onRequest hooks: a shed request costs nothing further (mount.ts hands /auth over in its own hook).
   await registerOverloadShedding(server, { maxEventLoopDelayMs: config.overloadEventLoopDelayMs, maxQueueMs: config.overloadQueueMs });
+  // Next: its hooks time every request, also those the authorization server takes over. Off without METRICS_TOKEN.
+  const metrics = config.metricsToken ? createServerMetrics(server, db) : undefined;
   const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
@@ -118,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       })
     : undefined;
   if (audit) server.addHook('onClose', async () => audit.close());
+  if (metrics) attachMetrics(metrics, { provider: auth?.provider, resolver: auth?.resolver, security: services.security, audit });
   server.addHook('onClose', async () => services.security.close());
 
   // Bulk export: jobs live in the database, so this instance runs its share and answers for all of them.
@@ -195,10 +202,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
   }
 
-  server.get('/healthz', async () => {
-    await db.kysely.selectFrom('resources').select('rid').limit(1).execute();
-    return { status: 'ok' };
-  });
+  registerHealthRoutes(server, { db, ...(auth ? { signingKeys: () => signingKeyCount(auth.provider) } : {}) });
+  if (metrics) registerMetricsEndpoint(server, metrics, config.metricsToken!);
   server.get('/', async (_req, reply) =>
     reply.type('application/json').send({ name: 'smart-fhir-server', version: pkg.version, fhir: config.fhirBaseUrl, metadata: `${config.fhirBaseUrl}/metadata` }),
   );

@@ -3,6 +3,7 @@
 // buffer first). The workers share the listening port through node:cluster; they share all state through the
 // database, like separate instances would.
 import cluster, { type Worker } from 'node:cluster';
+import { answerMetricsScrapes } from './metrics/cluster-metrics.js';
 
 interface Log {
   info(obj: object | string, msg?: string): void;
@@ -62,5 +63,7 @@ export function superviseWorkers(count: number, log: Log): void {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
+  // A worker that receives GET /metrics asks here for every worker's metrics together.
+  answerMetricsScrapes();
   for (let i = 0; i < count; i++) fork();
 }

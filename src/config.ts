@@ -64,6 +64,8 @@ export interface Config {
   readonly secretsKey: Buffer | undefined;
   /** SECRETS_KEY_PREVIOUS: only decrypts (values written under the key before a rotation) */
   readonly secretsKeyPrevious: Buffer | undefined;
+  /** METRICS_TOKEN: the Bearer token a Prometheus scraper sends to GET /metrics; unset: no /metrics (404) */
+  readonly metricsToken: string | undefined;
   /** How often each instance re-reads the signing keys (s): a rotation is published within this, signs within twice it */
   readonly keysReloadSeconds: number;
   /** PostgreSQL connections in each process's pool (PG_POOL_MAX, read by store/db.ts) */
@@ -202,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) problems.push('METRICS_TOKEN must be at least 32 printable characters without spaces (e.g. the output of openssl rand -hex 24), or unset to turn /metrics off');
   const rawNotify = (env.REVOCATION_NOTIFY ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(rawNotify)) problems.push(`REVOCATION_NOTIFY "${env.REVOCATION_NOTIFY}" must be on or off`);
   const revocationNotifyPollMs = whole('REVOCATION_NOTIFY_POLL_MS', 5_000, 250, 600_000);
@@ -238,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issuer: `${publicUrl}/auth`,
     secretsKey,
     secretsKeyPrevious,
+    metricsToken,
     keysReloadSeconds,
     pgPoolMax,
   });

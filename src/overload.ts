@@ -1,7 +1,7 @@
 // Load shedding: when more work arrives than the process can do, new requests are answered at once with 503 and
 // Retry-After instead of queuing behind the backlog until everyone times out. Requests already being handled finish;
-// /healthz is always answered, so a liveness probe does not restart a busy process. Two signals, each sampled every
-// OVERLOAD_SAMPLE_MS, so shedding starts and stops by itself within a sample or two:
+// /health/*, /healthz and /metrics are always answered, so a liveness probe does not restart a busy process. Two
+// signals, each sampled every OVERLOAD_SAMPLE_MS, so shedding starts and stops by itself within a sample or two:
 //   - event-loop lag (@fastify/under-pressure): the mean delay of a timer, for work that holds the loop;
 //   - a standing queue: the median time of the requests that finished in the sample. A backlog that waits outside the
 //     loop (for the PostgreSQL pool, for SQLite's connection) never shows as lag, but makes every request slow.
@@ -26,7 +26,8 @@ const MIN_REQUESTS_PER_SAMPLE = 10;
 /** Request times kept per sample for the median; enough for a stable one, bounded under any load. */
 const MAX_SAMPLES = 1024;
 
-const EXEMPT = new Set(['/healthz']);
+// Probes and scrapes: a busy process must still say it is alive and show why it is busy.
+const EXEMPT = new Set(['/healthz', '/health/live', '/health/ready', '/metrics']);
 const MESSAGE = 'The server is overloaded right now. Try again in a few seconds.';
 
 /** Median request time over each sample; `overloaded` holds for the next sample. */

@@ -69,8 +69,19 @@ interface Queued {
 export class SecurityLog implements SecurityRecorder {
   #queue: Queued[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #observers: ((e: SecurityEvent) => void)[] = [];
 
   constructor(private readonly store: { record(entries: readonly SecurityEvent[]): Promise<void> }) {}
+
+  /** Called with every event as it is recorded (the server logs them: logging.ts's logSecurityEvent; metrics count consents). */
+  observe(observer: (e: SecurityEvent) => void): void {
+    this.#observers.push(observer);
+  }
+
+  /** Events recorded and not yet handed to the store (the metrics' audit queue depth) */
+  get queued(): number {
+    return this.#queue.length;
+  }
 
   record(e: SecurityEventInput): Promise<void> {
     const entry: SecurityEvent = {
@@ -84,6 +95,7 @@ export class SecurityLog implements SecurityRecorder {
       ...(e.patientId ? { patientId: e.patientId } : {}),
       ...(e.detail ? { detail: withoutUndefined(e.detail) } : {}),
     };
+    for (const observe of this.#observers) observe(entry);
     return new Promise<void>((resolve, reject) => {
       if (!this.#queue.length) setImmediate(() => this.#flush());
       this.#queue.push({ entry, resolve, reject });

@@ -5,6 +5,7 @@
 import type Provider from 'oidc-provider';
 import type { RevocationListenerEvents } from '../store/revocation-listener.js';
 import type { RevocationLog } from '../store/revocations.js';
+import { revocationApplied } from '../metrics/revocation-lag.js';
 import { accessGrantFrom, type AccessGrant } from './access.js';
 import { tokenHash } from './adapter.js';
 import { parseScopes, scopeCovers } from './scopes.js';
@@ -176,6 +177,7 @@ export class TokenResolver {
     for (const e of events) {
       if (e.grantId) this.evictGrant(e.grantId);
       if (e.tokenHash) this.evictToken(e.tokenHash);
+      revocationApplied(this, e.at);
       if (e.seq <= this.#seq) {
         this.#gaps.delete(e.seq);
         continue;

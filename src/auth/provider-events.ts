@@ -19,7 +19,7 @@ const MAX_TEXT = 200;
 const short = (s: unknown) => (typeof s === 'string' ? s.slice(0, MAX_TEXT) : undefined);
 
 /** The grant type as sent, when it is one we know (the value is the client's, so it is checked before it is kept). */
-function grantTypeOf(ctx: KoaContextWithOIDC): string | undefined {
+export function grantTypeOf(ctx: KoaContextWithOIDC): string | undefined {
   const g = (ctx.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type;
   return g === 'authorization_code' || g === 'refresh_token' || g === 'client_credentials' ? g : typeof g === 'string' ? 'other' : undefined;
 }

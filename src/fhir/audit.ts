@@ -68,6 +68,11 @@ export class AuditBuffer implements AccessRecorder {
     this.#schedule();
   }
 
+  /** Events recorded and not yet written (the metrics' audit queue depth) */
+  get queued(): number {
+    return this.#pending.length;
+  }
+
   /** Events lost because the store stayed unavailable longer than the buffer could hold */
   get dropped(): number {
     return this.#dropped;

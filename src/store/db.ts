@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { NulSafeClient } from './pg-text.js';
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './schema.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
@@ -54,8 +54,19 @@ export interface Db {
    * event loop (see sqlite-writer.ts). Rows become visible to this connection once the promise resolves.
    */
   readonly writeBehind?: (statements: readonly WriteStatement[]) => Promise<void>;
+  /** Where statement durations go (the metrics set `observe`); query-builder statements, and PostgreSQL's prepared ones */
+  readonly queryTiming?: QueryTiming;
+  /** PostgreSQL only: the connection pool, for its counts (metrics) */
+  readonly pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
   close(): Promise<void>;
 }
+
+export interface QueryTiming {
+  observe?: (ms: number, failed: boolean) => void;
+}
+
+/** Kysely's `log` option feeding `timing`: Kysely times each statement only when a logger is set. */
+const timedLog = (timing: QueryTiming) => (e: LogEvent) => timing.observe?.(e.queryDurationMillis, e.level === 'error');
 
 // int8 columns (ms timestamps, bigserial ids) fit a double exactly; parse them as numbers, not strings.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -90,7 +101,8 @@ function openSqlite(filename: string): Db {
     raw.pragma('wal_autocheckpoint = 0');
     checkpointer = startCheckpointer(filename, attach, 250);
   }
-  const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }) });
+  const queryTiming: QueryTiming = {};
+  const kysely = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(raw, 500) }), log: timedLog(queryTiming) });
   const writes = new Map<string, BetterSqlite3.Statement>();
   const reads = new Map<string, BetterSqlite3.Statement>();
   const cached = (statements: Map<string, BetterSqlite3.Statement>, sqlText: string, rows: boolean) => {
@@ -104,6 +116,7 @@ function openSqlite(filename: string): Db {
   return {
     kysely,
     dialect: 'sqlite',
+    queryTiming,
     ...(filename === ':memory:' ? {} : { writeBehind: (batch: readonly WriteStatement[]) => (writer ??= startSqliteWriter(filename, attach, SQLITE_CHAIN_WRITER)).write(batch) }),
     sqliteRun: (sqlText, params) => Number(cached(writes, sqlText, false).run(...params).lastInsertRowid),
     sqliteAll: (sqlText, params) => cached(reads, sqlText, true).all(...params) as unknown[][],
@@ -168,21 +181,37 @@ function openPostgres(connectionString: string): Db {
   // when it comes back, and the next query connects anew: the server recovers by itself once PostgreSQL is up.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const queryTiming: QueryTiming = {};
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: timedLog(queryTiming) });
+  // The hot path's prepared statements bypass Kysely: timed here.
+  const timed = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (!queryTiming.observe) return run();
+    const start = performance.now();
+    let failed = true;
+    try {
+      const r = await run();
+      failed = false;
+      return r;
+    } finally {
+      queryTiming.observe(performance.now() - start, failed);
+    }
+  };
   return {
     kysely,
     dialect: 'postgres',
+    queryTiming,
+    pool,
     prepareFirst<Row extends readonly unknown[]>(name: string, sqlText: string): PreparedQuery<Row> {
       const text = toPgPlaceholders(sqlText);
       return async (params) => {
         const config: pg.QueryArrayConfig = { name, text, values: params as unknown[], rowMode: 'array' };
-        const res = await pool.query(config);
+        const res = await timed(() => pool.query(config));
         return res.rows[0] as unknown as Row | undefined;
       };
     },
     prepareRun(name: string, sqlText: string) {
       const text = toPgPlaceholders(sqlText);
-      return async (params) => (await pool.query({ name, text, values: params as unknown[] })).rowCount ?? 0;
+      return async (params) => (await timed(() => pool.query({ name, text, values: params as unknown[] }))).rowCount ?? 0;
     },
     close: () => kysely.destroy(),
   };

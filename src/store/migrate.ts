@@ -1,5 +1,5 @@
 // Runs the append-only migrations in src/store/migrations at start-up through Kysely's Migrator.
-import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import type { Db, Dialect } from './db.js';
 import * as m0001 from './migrations/2026-11-25T0001-resources.js';
 import * as m0002 from './migrations/2026-11-25T0002-oidc.js';
@@ -58,4 +58,15 @@ export async function migrateToLatest(db: Db, target?: string): Promise<string[]
   const { error, results } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Migrations in the code that the database has not applied (readiness: an instance must not serve an older schema).
+ * One read of Kysely's bookkeeping table, cheap enough for a probe every few seconds (the Migrator's own listing
+ * introspects every table first).
+ */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db.kysely);
+  const applied = new Set(rows.map((r) => r.name));
+  return Object.keys(MIGRATIONS).filter((name) => !applied.has(name));
 }

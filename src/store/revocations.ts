@@ -9,6 +9,7 @@ export interface RevocationEvent {
   readonly grantId: string | null;
   readonly tokenHash: string | null;
   /** When it was recorded (ms since the epoch): the metrics' revocation lag */
+  readonly at: number;
 }
 
 /** The LISTEN/NOTIFY channel; the payload is the new event's seq */
@@ -35,12 +36,12 @@ export class RevocationLog {
   async since(seq: number, alsoSeqs: readonly number[] = []): Promise<RevocationEvent[]> {
     const rows = await this.db.kysely
       .selectFrom('revocation_event')
-      .select(['seq', 'grant_id', 'token_hash'])
+      .select(['seq', 'grant_id', 'token_hash', 'at'])
       .where((eb) => (alsoSeqs.length ? eb.or([eb('seq', '>', seq), eb('seq', 'in', [...alsoSeqs])]) : eb('seq', '>', seq)))
       .orderBy('seq')
       .limit(10_000)
       .execute();
-    return rows.map((r) => ({ seq: Number(r.seq), grantId: r.grant_id, tokenHash: r.token_hash }));
+    return rows.map((r) => ({ seq: Number(r.seq), grantId: r.grant_id, tokenHash: r.token_hash, at: Number(r.at) }));
   }
 
   async latestSeq(): Promise<number> {
