@@ -1,23 +1,23 @@
 // npm run bench: FHIR read and search throughput against the HTTP limit (a bare Fastify route serving the same
 // bytes, measured at the start and the end) and the storage limit (the same search run in-process), plus import
-// speed against a raw insert, and Patient/$export against a raw dump of the same rows. Everything is a ratio measured
-// in the same run; see README "Benchmarks".
+// speed against a raw insert, and Patient/$export against a raw dump of the same rows; the store against raw prepared
+// statements, the standalone launch, and the same rows again on PostgreSQL (bench/postgres.ts). Every HTTP row carries
+// the server's CPU per request. Everything is a ratio measured in the same run; see README "Benchmarks".
 import { fork, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
-import { FhirService } from '../src/fhir/service.js';
-import { parseSearch } from '../src/fhir/search-parse.js';
-import { resourceDef } from '../src/fhir/definitions.js';
 import { openDb } from '../src/store/db.js';
-import { importFiles } from '../src/fhir/import/importer.js';
-import { ResourceStore } from '../src/store/resources.js';
 import { RevocationLog } from '../src/store/revocations.js';
-import { clean, measureForeign, median, processCpuSeconds } from './bench/contention.js';
-import { BENCH_BASE, buildDatabase, measureImportSpeed, type DatasetSpec } from './bench/dataset.js';
+import { measureForeign, median, processCpuSeconds } from './bench/contention.js';
+import { buildDatabase, measureImportSpeed, resetForRun, type DatasetSpec } from './bench/dataset.js';
 import { load, loadSession, type LoadResult } from './bench/load.js';
-import { clientCredentialsRate, codeExchangeRate, refreshRate } from './bench/auth-rates.js';
+import { clientCredentialsRate, codeExchangeRate, launchRate, refreshRate, type LaunchRate } from './bench/auth-rates.js';
+import { searchVsRaw, sqliteReadVsRaw, type InProcessRow } from './bench/inprocess.js';
+import { DEFAULT_PG_URL, dropBenchDatabases, pgReachable } from './bench/pg-dataset.js';
+import { benchPostgres, type PostgresResult } from './bench/postgres.js';
+import { cpuRatio, measureRow, rowTable, type Row } from './bench/rows.js';
 import { backendToken, startBenchServer } from './bench/server.js';
 import { benchExport, exportLines, type ExportBenchResult } from './bench/export.js';
 
@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
     'observations-per-patient': { type: 'string', default: '1000' },
     seed: { type: 'string', default: '42' },
     db: { type: 'string', default: 'data/bench/bench.db' },
+    database: { type: 'string' },
+    clean: { type: 'boolean', default: false },
+    launches: { type: 'string' },
+    'pg-pool': { type: 'string', default: '10' },
     rebuild: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
@@ -43,8 +47,9 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`usage: npm run bench -- [--patients 1000] [--observations-per-patient 1000] [--seed 42] [--db data/bench/bench.db]
-  [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--rounds 3] [--pairs 12] [--pair-seconds 3] [--quick]
+  console.log(`usage: npm run bench -- [--patients 1000] [--observations-per-patient 1000] [--seed 42]
+  [--db data/bench/bench.db | --db postgres://USER@HOST:PORT/DB] [--database sqlite|postgres|both] [--clean]
+  [--pg-pool 10 (the PostgreSQL server's PG_POOL_MAX)] [--launches 100 (--quick: 20)] [--rebuild] [--seconds 10] [--warmup 2] [--connections 100] [--rounds 3] [--pairs 12] [--pair-seconds 3] [--quick]
   [--export-only] [--workers 2] [--import-sample 20]
   [--out bench-results/latest.json (--export-only: bench-results/export.json)]`);
   process.exit(0);
@@ -63,12 +68,53 @@ const warmupSeconds = num('warmup');
 const connections = num('connections');
 // The read is measured twice: the server as one process, and as this many worker processes (WORKERS) sharing the port.
 const workers = Math.max(1, Math.floor(num('workers')));
-const dbFile = resolve(args.db!);
+// --db names the SQLite file, or a PostgreSQL server (then only PostgreSQL is measured; the data set goes into a
+// database of its own there). --database picks by name; by default SQLite, then PostgreSQL when it answers.
+const pgGiven = /^postgres(ql)?:/.test(args.db!);
+const pgUrl = pgGiven ? args.db! : DEFAULT_PG_URL;
+if (args.database !== undefined && !['sqlite', 'postgres', 'both'].includes(args.database)) {
+  console.error('--database must be sqlite, postgres or both');
+  process.exit(2);
+}
+if (args.clean) {
+  const dropped = await dropBenchDatabases(pgUrl);
+  console.log(dropped.length ? `dropped ${dropped.join(', ')} on ${new URL(pgUrl).host}` : `no benchmark databases on ${new URL(pgUrl).host}`);
+  process.exit(0);
+}
+const which = args.database ?? (pgGiven ? 'postgres' : 'auto');
+const runSqlite = which !== 'postgres';
+const runPostgres = which === 'postgres' || which === 'both' || (which === 'auto' && (await pgReachable(pgUrl)));
+if (which !== 'auto' && runPostgres && !(await pgReachable(pgUrl))) {
+  console.error(`PostgreSQL does not answer at ${new URL(pgUrl).host}`);
+  process.exit(2);
+}
+const dbFile = resolve(pgGiven ? 'data/bench/bench.db' : args.db!);
 mkdirSync(dirname(dbFile), { recursive: true });
 const log = (s: string) => console.error(s);
 const exportOnly = args['export-only'];
 const out = resolve(args.out ?? (exportOnly ? 'bench-results/export.json' : 'bench-results/latest.json'));
 const children: ChildProcess[] = [];
+const pgSettings = (port: number) => ({
+  url: pgUrl,
+  spec,
+  port,
+  scratchDir: dirname(dbFile),
+  connections,
+  seconds,
+  warmupSeconds,
+  rounds: Number(args.rounds),
+  workers,
+  poolSize: Math.max(1, Math.floor(num('pg-pool'))),
+  log,
+});
+if (!runSqlite) {
+  const r = await benchPostgres(pgSettings(18080 + Math.floor(Math.random() * 1000)));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, settings: { connections, seconds, warmupSeconds, workers }, postgres: r }, null, 2)}\n`);
+  for (const line of r.lines) console.log(line);
+  console.log(`written to ${out}`);
+  process.exit(0);
+}
 const cleanup = () => children.forEach((c) => c.kill());
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
@@ -90,22 +136,7 @@ if (args.rebuild || !existsSync(dbFile)) {
   log(`  ${build.resources} resources in ${build.seconds.toFixed(1)} s`);
 }
 
-// The token-endpoint rates sign in as the sandbox demo user daniel: his record comes from the seed set, and the
-// server creates his account at start (sandbox mode) once the record is there.
-{
-  const db = openDb({ kind: 'sqlite', filename: dbFile });
-  const fhir = new FhirService(new ResourceStore(db), BENCH_BASE);
-  if (!(await fhir.store.read('Patient', 'daniel-kim'))) await importFiles(fhir, [resolve('fhir-resources/seed/04-daniel-kim.json')]);
-  // Every run leaves tens of thousands of tokens and millions of audit rows behind; without this the token inserts
-  // of run N walk B-trees grown by runs 1..N-1 and the figures drift from run to run.
-  await db.kysely.deleteFrom('oidc_model').where('model', 'in', ['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'Interaction', 'Session', 'Grant', 'RefreshToken']).execute();
-  await db.kysely.deleteFrom('audit_events').execute();
-  // A new trail: its chain starts again from the genesis hash (audit:verify would call the old head a cut tail).
-  await db.kysely.updateTable('audit_chain_head').set({ last_id: 0, last_hash: Buffer.alloc(32), rows: 0 }).execute();
-  await db.kysely.deleteFrom('app_links').execute();
-  await db.kysely.deleteFrom('smart_context').execute();
-  await db.close();
-}
+await resetForRun({ kind: 'sqlite', filename: dbFile }, resolve('fhir-resources/seed/04-daniel-kim.json'));
 
 // 2. What to ask for: random Observation ids, and patients with at least 50 results in the busiest category.
 const raw = new BetterSqlite3(dbFile, { readonly: true });
@@ -193,33 +224,28 @@ if (workersServer) children.push(workersServer);
 
 const loaders: number[] = [];
 const pids = () => [process.pid, server.pid!, bare.pid!, ...loaders, ...children.map((c) => c.pid ?? 0)];
-type Row = LoadResult & { name: string; foreignCores: number; contended: boolean };
 const rows: Row[] = [];
-const http = async (name: string, o: string, paths: readonly string[], headers: Record<string, string> = auth) => {
-  log(`${name} ...`);
-  const r = await clean(pids, () => load({ origin: o, paths, connections, seconds, warmupSeconds, headers }, (pid) => loaders.push(pid)), 0.25, 2);
-  // A wrong status means we measured the wrong thing. Requests left unanswered for 10 s are a finding about the
-  // server (reported, and the run flagged), not a reason to throw the other measurements away.
-  if (r.value.non2xx) throw new Error(`${name}: ${r.value.non2xx} non-2xx responses; the measurement is void`);
-  const row = { name, ...r.value, foreignCores: r.foreignCores, contended: r.contended };
+const http = async (name: string, o: string, serverPid: number, paths: readonly string[], headers: Record<string, string> = auth) => {
+  const row = await measureRow({ name, origin: o, paths, headers, serverPid, connections, seconds, warmupSeconds, pids, onLoader: (pid) => loaders.push(pid), log });
   rows.push(row);
-  const unanswered = row.timeouts ? `, ${row.timeouts} unanswered after 10 s` : '';
-  log(`  ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, max ${row.maxLatency} ms, non-2xx ${row.non2xx}, errors ${row.errors}${unanswered}, foreign ${row.foreignCores} cores`);
   return row;
 };
+// `_total=none` (a search without its count), when the server knows it.
+const totalNone = (await fetch(`${origin}${searchPaths[0]}&_total=none`, { headers: auth })).status === 200;
 
 // Rounds of bare → read → search; ratios are taken within a round (neighbours in time), then the median round.
 const rounds = Number(args.rounds);
-const perRound: { bare: Row; read: Row; search: Row; bareWorkers?: Row; readWorkers?: Row }[] = [];
+const perRound: { bare: Row; read: Row; search: Row; searchNone?: Row; bareWorkers?: Row; readWorkers?: Row }[] = [];
 for (let i = 1; i <= rounds; i++) {
   log(`round ${i} of ${rounds}`);
   auth = await newToken();
-  const bareRow = await http(`bare Fastify route (round ${i})`, `http://127.0.0.1:${barePort}`, readPaths);
-  const readRow = await http(`FHIR read Observation by id, bearer token (round ${i})`, origin, readPaths);
-  const searchRow = await http(`FHIR search patient+category=${category}, 50 entries, bearer token (round ${i})`, origin, searchPaths);
-  const bareWorkersRow = bareWorkers ? await http(`bare Fastify route, ${workers} processes (round ${i})`, `http://127.0.0.1:${bareWorkersPort}`, readPaths) : undefined;
-  const readWorkersRow = workersServer ? await http(`FHIR read by id, bearer token, WORKERS=${workers} (round ${i})`, `http://127.0.0.1:${WORKERS_PORT}`, readPaths) : undefined;
-  perRound.push({ bare: bareRow, read: readRow, search: searchRow, ...(bareWorkersRow ? { bareWorkers: bareWorkersRow } : {}), ...(readWorkersRow ? { readWorkers: readWorkersRow } : {}) });
+  const bareRow = await http(`bare Fastify route (round ${i})`, `http://127.0.0.1:${barePort}`, bare.pid!, readPaths);
+  const readRow = await http(`FHIR read Observation by id, bearer token (round ${i})`, origin, server.pid!, readPaths);
+  const searchRow = await http(`FHIR search patient+category=${category}, 50 entries, bearer token (round ${i})`, origin, server.pid!, searchPaths);
+  const searchNoneRow = totalNone ? await http(`the same search, _total=none (round ${i})`, origin, server.pid!, searchPaths.map((p) => `${p}&_total=none`)) : undefined;
+  const bareWorkersRow = bareWorkers ? await http(`bare Fastify route, ${workers} processes (round ${i})`, `http://127.0.0.1:${bareWorkersPort}`, bareWorkers.pid!, readPaths) : undefined;
+  const readWorkersRow = workersServer ? await http(`FHIR read by id, bearer token, WORKERS=${workers} (round ${i})`, `http://127.0.0.1:${WORKERS_PORT}`, workersServer.pid!, readPaths) : undefined;
+  perRound.push({ bare: bareRow, read: readRow, search: searchRow, ...(searchNoneRow ? { searchNone: searchNoneRow } : {}), ...(bareWorkersRow ? { bareWorkers: bareWorkersRow } : {}), ...(readWorkersRow ? { readWorkers: readWorkersRow } : {}) });
 }
 if (workersServer) workersServer.kill();
 if (bareWorkers) bareWorkers.kill();
@@ -266,6 +292,7 @@ void pick;
 const readOverBareRounds = perRound.map((r) => r.read.rps / r.bare.rps);
 // Held to the higher of the two HTTP limits measured beside it (one bare process, or as many as the workers).
 const readWorkersOverBareRounds = perRound.flatMap((r) => (r.readWorkers ? [r.readWorkers.rps / Math.max(r.bare.rps, r.bareWorkers?.rps ?? 0)] : []));
+const readWorkersOverOneRounds = perRound.flatMap((r) => (r.readWorkers ? [r.readWorkers.rps / r.read.rps] : []));
 const bareWorkersOverBareRounds = perRound.flatMap((r) => (r.bareWorkers ? [r.bareWorkers.rps / r.bare.rps] : []));
 
 /** The revocation poll interval of the polling servers below (the server's default) */
@@ -366,23 +393,24 @@ if (!args.quick) {
   log(`  ${exchange.perSecond} exchanges/s, ${exchange.failures} failures`);
 }
 
-// 6. The storage limit: the same query, in this process, straight against the database.
-log('in-process search (store) ...');
+// 5b. The complete standalone launch, password hashing's cost measured apart.
+const launchCount = Math.max(1, Math.floor(Number(args.launches ?? (args.quick ? 20 : 100))));
+log(`standalone launch: authorize → sign-in → consent → code → token, ${launchCount} launches, 8 at a time ...`);
+const launch: LaunchRate = await launchRate({ origin, fhirBase: `${origin}/fhir`, connections, seconds, warmupSeconds, onChild: (pid) => loaders.push(pid), serverPid: server.pid! }, launchCount);
+log(`  ${launch.perSecond} launches/s, ${launch.failures} failures, ${launch.serverCpuMs} ms server CPU per launch, of which password hashing ${launch.hashCpuMs} ms (${launch.hashWallMs} ms wall)`);
+
+// 6. The storage limit: the same search, and the read by id, in this process: through the store, and by raw prepared
+// statements of the same SQL.
+log('in-process search: store vs raw prepared statements ...');
+const inProcessSearch = await searchVsRaw({ target: { kind: 'sqlite', filename: dbFile }, patients: searchPatients, category, count: 50, seconds, concurrency: 1 });
+for (const r of inProcessSearch) log(`  ${r.name}: ${r.opsPerSecond}/s, ${r.cpuMicros} µs CPU`);
+log('in-process read by id: store vs raw prepared statements ...');
+const inProcessRead = await sqliteReadVsRaw(dbFile, obsIds, seconds);
+for (const r of inProcessRead) log(`  ${r.name}: ${r.opsPerSecond}/s, ${r.cpuMicros} µs CPU`);
+const [rawSearchBoth, storeSearchBoth, rawSearchPage, storeSearchPage] = inProcessSearch as [InProcessRow, InProcessRow, InProcessRow, InProcessRow];
+const [, rawReadByRid, storeReadPlain] = inProcessRead as [InProcessRow, InProcessRow, InProcessRow, InProcessRow];
+const inproc = { value: storeSearchBoth.opsPerSecond };
 const db = openDb({ kind: 'sqlite', filename: dbFile });
-const service = new FhirService(new ResourceStore(db), BENCH_BASE);
-const def = resourceDef('Observation')!;
-const inproc = await clean(pids, async () => {
-  const end = performance.now() + seconds * 1000;
-  let n = 0;
-  while (performance.now() < end) {
-    const req = parseSearch(def, [['patient', pick(searchPatients)], ['category', category], ['_count', '50']], { fhirBaseUrl: BENCH_BASE, strict: false });
-    const page = await service.store.search({ type: 'Observation', clauses: req.clauses, sort: req.sort, count: req.count, total: true });
-    if (page.rows.length !== 50) throw new Error(`expected 50 rows, got ${page.rows.length}`);
-    n++;
-  }
-  return Math.round(n / seconds);
-});
-log(`  ${inproc.value} searches/s, foreign ${inproc.foreignCores} cores`);
 
 // 7. What revocation polling costs, measured directly: the HTTP on/off pairs above cannot resolve a few per cent on
 // a shared machine (see the twin), but the poll is the only work polling adds; the read's own check is the cache
@@ -404,11 +432,14 @@ const pollMicros = median(pollSamples);
 const pollCoreShare = (pollMicros * (1000 / POLL_MS)) / 1e6;
 log(`  ${pollMicros.toFixed(1)} µs CPU per poll; every ${POLL_MS} ms that is ${(pollCoreShare * 100).toFixed(4)}% of one core`);
 
-const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, readPaths);
+const bareEnd = await http('bare Fastify route (end)', `http://127.0.0.1:${barePort}`, bare.pid!, readPaths);
 cleanup();
 
 // 8. Bulk export (skipped with --quick), once the servers above are gone.
 const exportResult: ExportBenchResult | undefined = args.quick ? undefined : await runExportBench();
+
+// 9. The same rows on PostgreSQL, when it answers (or was asked for), once the SQLite servers are gone.
+const postgres: PostgresResult | undefined = runPostgres ? await benchPostgres(pgSettings(PORT + 8000)) : undefined;
 
 const bareMean = (bareStart.rps + bareEnd.rps) / 2;
 const pairRatios = pairs.map((p) => p.read / p.bare);
@@ -427,7 +458,10 @@ const result = {
   revocationSimultaneous: { ratePerServer: SIMULTANEOUS_RATE, rounds: simultaneous },
   revocationPoll: { cpuMicrosPerPoll: Number(pollMicros.toFixed(1)), pollMs: POLL_MS, shareOfOneCore: Number(pollCoreShare.toFixed(6)) },
   tokenEndpoint: { clientCredentials: cc, refresh, codeExchange: exchange },
-  inProcessForeignCores: inproc.foreignCores,
+  inProcessSearch,
+  inProcessRead,
+  launch,
+  postgres: postgres ?? null,
   import: importSpeed,
   readBarePairs: pairs,
   export: exportResult ?? null,
@@ -439,6 +473,17 @@ const result = {
     readWorkersOverBareRounds: readWorkersOverBareRounds.map((x) => Number(x.toFixed(3))),
     bareWorkersOverBare: bareWorkersOverBareRounds.length ? Number(median(bareWorkersOverBareRounds).toFixed(3)) : null,
     searchOverInProcess: ratio(search.rps, inproc.value),
+    // The store against the database itself: its search (page + total, and page alone) and its read by id.
+    storeSearchOverRaw: ratio(storeSearchBoth.opsPerSecond, rawSearchBoth.opsPerSecond),
+    storeSearchPageOverRawPage: ratio(storeSearchPage.opsPerSecond, rawSearchPage.opsPerSecond),
+    storeReadOverRaw: ratio(storeReadPlain.opsPerSecond, rawReadByRid.opsPerSecond),
+    searchNoneOverRawPage: totalNone ? ratio(median(perRound.map((r) => r.searchNone!.rps)), rawSearchPage.opsPerSecond) : null,
+    searchNoneOverInProcess: totalNone ? ratio(median(perRound.map((r) => r.searchNone!.rps)), storeSearchPage.opsPerSecond) : null,
+    searchNoneOverSearch: totalNone ? Number(median(perRound.map((r) => r.searchNone!.rps / r.search.rps)).toFixed(3)) : null,
+    readWorkersOverOne: readWorkersOverOneRounds.length ? Number(median(readWorkersOverOneRounds).toFixed(3)) : null,
+    // CPU per request of the bare route over the row's (median of rounds): the share of a request's work that HTTP is.
+    bareCpuOverReadCpu: Number(median(perRound.map((r) => cpuRatio([r.bare], r.read))).toFixed(3)),
+    bareCpuOverSearchCpu: Number(median(perRound.map((r) => cpuRatio([r.bare], r.search))).toFixed(3)),
     searchOverBare: ratio(search.rps, bareMean),
     importOverRaw: importSpeed.ratio,
     readRevocationOffOverOn: revocationPairs.length ? Number(median(revocationPairs.map((p) => p.off / p.on)).toFixed(3)) : null,
@@ -457,16 +502,15 @@ const result = {
     exportOverRaw: exportResult?.overRaw ?? null,
     exportReadSlowdown: exportResult?.reads.slowdown ?? null,
   },
-  targets: { exportOverRaw: 0.5, exportReadSlowdown: '< 0.10', exportPeakMemory: 'flat: the full export peaks about as high as a fifth of it', readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readTripletCpuOnOverOff: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1 },
-  trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !inproc.contended && !exportResult?.contended,
+  targets: { exportOverRaw: 0.5, exportReadSlowdown: '< 0.10', exportPeakMemory: 'flat: the full export peaks about as high as a fifth of it', readOverBare: 0.6, searchOverInProcess: 0.6, readRevocationOffOverOn: '0.95-1.05', readTripletCpuOnOverOff: '0.95-1.05', readCpuOnOverOff: '0.95-1.05', clientCredentialsOverBare: 0.1, storeReadOverRaw: 0.8, storeSearchOverRaw: 0.8, searchNoneOverInProcess: 0.6, searchNoneOverRawPage: 0.5, readWorkersOverOne: 1.3, postgresReadOverBare: 0.25, postgresSearchOverInProcessPg: 0.6, postgresTwoInstancesOverOne: '1.6 with the cores for it' },
+  trustworthy: drift <= 0.05 && !rows.some((r) => r.contended || r.errors > r.rps * seconds * 0.001) && !exportResult?.contended && !postgres?.http.some((r) => r.contended),
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
 console.log(`\ndata: ${patientCount} patients, ${observationCount} observations (SQLite ${dbFile})`);
-console.log('scenario'.padEnd(58), 'req/s'.padStart(8), 'p50 ms'.padStart(7), 'p99 ms'.padStart(7), 'max ms'.padStart(7), 'errors'.padStart(7), 'foreign'.padStart(8));
-for (const r of rows) console.log(r.name.padEnd(58), ...[r.rps, r.p50, r.p99, r.maxLatency, r.errors].map((v) => String(v).padStart(7)), String(r.foreignCores).padStart(8));
-console.log('in-process search (store, same query)'.padEnd(58), String(inproc.value).padStart(8));
+for (const line of rowTable(rows, perRound.map((r) => r.bare))) console.log(line);
+for (const r of [...inProcessSearch, ...inProcessRead]) console.log(`${`in-process: ${r.name}`.padEnd(64)} ${String(r.opsPerSecond).padStart(8)}/s, ${r.cpuMicros} µs CPU (this process)`);
 const pairText = pairs.length ? `median of ${pairs.length} adjacent pairs ${pairRatios.map((x) => x.toFixed(3)).join(', ')}` : 'median of rounds';
 console.log(`\nread / bare            ${result.ratios.readOverBare}  (${pairText}; target >= 0.6)`);
 console.log(`read / bare, rounds    ${Number(median(readOverBareRounds).toFixed(3))}  (median of rounds ${result.ratios.readOverBareRounds.join(', ')}; bare and read ~16 s apart)`);
@@ -476,6 +520,14 @@ if (workers > 1) {
 }
 console.log(`search / in-process    ${result.ratios.searchOverInProcess}  (target >= 0.6)`);
 console.log(`search / bare          ${result.ratios.searchOverBare}`);
+console.log(`bare CPU / read CPU    ${result.ratios.bareCpuOverReadCpu}; bare CPU / search CPU ${result.ratios.bareCpuOverSearchCpu}  (server CPU per request, median of rounds: the share of the work HTTP is)`);
+console.log(`store read / raw       ${result.ratios.storeReadOverRaw}  (in-process, resource cache off, vs the raw statement by rid the store runs; target >= 0.8)`);
+console.log(`store search / raw     ${result.ratios.storeSearchOverRaw}  (in-process, page + total, vs raw prepared statements; target >= 0.8); page only ${result.ratios.storeSearchPageOverRawPage}`);
+if (totalNone) console.log(`search _total=none     ${result.ratios.searchNoneOverSearch} of the search with its total; ${result.ratios.searchNoneOverInProcess} of the store's page in-process (target >= 0.6); ${result.ratios.searchNoneOverRawPage} of the raw page (target >= 0.5)`);
+if (workers > 1) console.log(`read WORKERS=${workers} / 1     ${result.ratios.readWorkersOverOne}  (median of rounds; target >= 1.3 where the load generator leaves room)`);
+console.log(
+  `standalone launch      ${launch.perSecond}/s (${launch.launches} launches, 8 at a time, ${launch.failures} failed); ${launch.serverCpuMs} ms server CPU per launch, of which password hashing ${launch.hashCpuMs} ms CPU (${launch.hashWallMs} ms wall), the rest ${Number((launch.serverCpuMs - launch.hashCpuMs).toFixed(1))} ms`,
+);
 console.log(`import / raw insert    ${importSpeed.ratio}  (${importSpeed.importPerSecond} vs ${importSpeed.rawPerSecond} resources/s)`);
 console.log(`read, revocation off/on ${result.ratios.readRevocationOffOverOn}  (median of ${revocationPairs.length} adjacent triplets ${revocationPairs.map((p) => (p.off / p.on).toFixed(3)).join(', ')}; want within 5%)`);
 console.log(`revocation poll cost   ${pollMicros.toFixed(1)} µs CPU per poll, ${(pollCoreShare * 100).toFixed(4)}% of one core at one poll per ${POLL_MS} ms (all that polling adds)`);
@@ -489,5 +541,6 @@ console.log(
 console.log(`token: client_credentials ${cc.rps}/s = ${result.ratios.clientCredentialsOverBare} of bare (target >= 0.1); refresh ${refresh.rps}/s = ${result.ratios.refreshOverBare}; code exchange ${exchange.perSecond}/s = ${result.ratios.codeExchangeOverBare}`);
 if (exportResult) for (const line of exportLines(exportResult)) console.log(line);
 console.log(`bare drift start→end   ${(drift * 100).toFixed(1)}%${result.trustworthy ? '' : '  (run flagged: drift > 5%, foreign load, or errors over 0.1% of requests)'}`);
+for (const line of postgres?.lines ?? []) console.log(line);
 console.log(`written to ${out}`);
 process.exit(0);

@@ -2,6 +2,8 @@
 // made in advance through the real sign-in and consent pages, then exchanged as fast as the server allows).
 import { createHash, randomBytes } from 'node:crypto';
 import { authorizeInBrowser } from '../../test/helpers/browser-flow.js';
+import { hashPassword, verifyPassword } from '../../src/portal/passwords.js';
+import { treeCpuSeconds } from './contention.js';
 import { load, type LoadResult } from './load.js';
 import { BACKEND_TOKEN_REQUEST } from './server.js';
 
@@ -73,4 +75,59 @@ export async function codeExchangeRate(s: Settings, n: number, concurrency = 20)
     }),
   );
   return { perSecond: Math.round(codes.length / ((performance.now() - started) / 1000)), codes: codes.length, failures };
+}
+
+export interface LaunchRate {
+  readonly launches: number;
+  readonly perSecond: number;
+  readonly failures: number;
+  /** The server's CPU per launch (all its threads, from /proc), ms */
+  readonly serverCpuMs: number;
+  /** CPU of one password verification (scrypt at the server's parameters) measured apart in this process, ms */
+  readonly hashCpuMs: number;
+  /** Wall time of one password verification, ms */
+  readonly hashWallMs: number;
+}
+
+/**
+ * The complete standalone launch, as an app and a browser do it: authorize → sign-in page → sign-in (a password
+ * verification) → consent page → allow → code → token exchange, `n` of them, `concurrency` at a time, each with
+ * a browser of its own (no session to reuse). Password hashing's own cost is measured apart, so the launch's
+ * cost can be read with and without it.
+ */
+export async function launchRate(s: Settings & { readonly serverPid: number }, n: number, concurrency = 8): Promise<LaunchRate> {
+  let next = 0;
+  let failures = 0;
+  const cpu0 = treeCpuSeconds(s.serverPid);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < n) {
+        try {
+          const c = await code(s, 'launch/patient openid fhirUser patient/*.rs');
+          const res = await fetch(`${s.origin}/auth/token`, { method: 'POST', headers: { authorization: basic(CONFIDENTIAL.id, CONFIDENTIAL.secret), 'content-type': FORM }, body: exchangeBody(c) });
+          const body = (await res.json()) as { access_token?: string; patient?: string };
+          if (res.status !== 200 || !body.access_token || !body.patient) failures++;
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const serverCpuMs = ((treeCpuSeconds(s.serverPid) - cpu0) * 1000) / n;
+  const stored = await hashPassword('smart-demo');
+  const samples = 10;
+  const h0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (let i = 0; i < samples; i++) if (!(await verifyPassword('smart-demo', stored))) throw new Error('password verification failed');
+  const used = process.cpuUsage(h0);
+  return {
+    launches: n,
+    perSecond: Number((n / seconds).toFixed(1)),
+    failures,
+    serverCpuMs: Number(serverCpuMs.toFixed(1)),
+    hashCpuMs: Number(((used.user + used.system) / 1000 / samples).toFixed(1)),
+    hashWallMs: Number(((performance.now() - w0) / samples).toFixed(1)),
+  };
 }

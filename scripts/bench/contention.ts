@@ -81,6 +81,22 @@ export function processCpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/**
+ * CPU seconds a process and every process it started have used so far (a server's cluster workers are its own);
+ * processes that ended meanwhile no longer count, so take it around a run in which none ends.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  for (const p of withDescendants([pid])) {
+    try {
+      total += processCpuSeconds(p);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 /** The median; of an even count, the mean of the middle two (never the kinder of the two). */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

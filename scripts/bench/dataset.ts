@@ -2,7 +2,8 @@
 // better-sqlite3 insert of the very same rows (same JSON, same index rows, one transaction).
 import BetterSqlite3 from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import { importResources } from '../../src/fhir/import/importer.js';
+import { importFiles, importResources } from '../../src/fhir/import/importer.js';
+import type { DatabaseTarget } from '../../src/config.js';
 import { resourceDef } from '../../src/fhir/definitions.js';
 import { computeIndex } from '../../src/fhir/index-rows.js';
 import { FhirService } from '../../src/fhir/service.js';
@@ -21,7 +22,7 @@ export interface DatasetSpec {
 
 type Res = { resourceType: string; id?: string } & Record<string, unknown>;
 
-async function* records(spec: DatasetSpec, from = 0, to = spec.patients): AsyncGenerator<{ resource: unknown; location: string }> {
+export async function* records(spec: DatasetSpec, from = 0, to = spec.patients): AsyncGenerator<{ resource: unknown; location: string }> {
   // The practice the records point at (clinics, clinicians, Medications), so their references resolve.
   if (from === 0) for (const [j, r] of generateSharedResources().entries()) yield { resource: r, location: `practice #${j}` };
   // The cohort Groups (everyone, by age, by a problem) of the whole data set, after the patients they list.
@@ -41,6 +42,29 @@ async function openService(file: string): Promise<{ service: FhirService; close:
   const db = openDb({ kind: 'sqlite', filename: file });
   await migrateToLatest(db);
   return { service: new FhirService(new ResourceStore(db), BENCH_BASE), close: () => db.close() };
+}
+
+/**
+ * Makes a built benchmark database ready for a run, on either dialect: the sandbox demo user daniel's record (the
+ * token-endpoint and launch rates sign in as him; the server creates his account at start, in sandbox mode, once the
+ * record is there), and none of the tokens, audit rows and grants earlier runs left behind.
+ */
+export async function resetForRun(target: DatabaseTarget, danielFile: string): Promise<void> {
+  const db = openDb(target);
+  try {
+    const fhir = new FhirService(new ResourceStore(db), BENCH_BASE);
+    if (!(await fhir.store.read('Patient', 'daniel-kim'))) await importFiles(fhir, [danielFile]);
+    // Every run leaves tens of thousands of tokens and millions of audit rows behind; without this the token inserts
+    // of run N walk B-trees grown by runs 1..N-1 and the figures drift from run to run.
+    await db.kysely.deleteFrom('oidc_model').where('model', 'in', ['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'Interaction', 'Session', 'Grant', 'RefreshToken']).execute();
+    await db.kysely.deleteFrom('audit_events').execute();
+    // A new trail: its chain starts again from the genesis hash (audit:verify would call the old head a cut tail).
+    await db.kysely.updateTable('audit_chain_head').set({ last_id: 0, last_hash: Buffer.alloc(32), rows: 0 }).execute();
+    await db.kysely.deleteFrom('app_links').execute();
+    await db.kysely.deleteFrom('smart_context').execute();
+  } finally {
+    await db.close();
+  }
 }
 
 /** Imports patients [0, n) into `file` through the importer; returns resources and seconds. */

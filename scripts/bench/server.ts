@@ -4,7 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface BenchServerOptions {
+  /** The SQLite file; ignored when databaseUrl is given */
   readonly dbFile: string;
+  /** The server's DATABASE_URL (e.g. a PostgreSQL database); `sqlite:<dbFile>` by default */
+  readonly databaseUrl?: string;
   readonly port: number;
   /** The public URL tokens are issued for; several servers can share one */
   readonly publicUrl: string;
@@ -19,7 +22,7 @@ export interface BenchServerOptions {
 
 export async function startBenchServer(o: BenchServerOptions): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(o.port), DATABASE_URL: `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', TOKEN_RATE_LIMIT: '1000000000', TOKEN_CLIENT_RATE_LIMIT: '1000000000', REGISTRATION_RATE_LIMIT: '1000000000', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_QUEUE_MS: '0', PUBLIC_URL: o.publicUrl, ...o.env },
+    env: { ...process.env, PORT: String(o.port), DATABASE_URL: o.databaseUrl ?? `sqlite:${o.dbFile}`, SEED_DIR: '', LOG_LEVEL: 'warn', SIGNIN_RATE_LIMIT: '1000000', TOKEN_RATE_LIMIT: '1000000000', TOKEN_CLIENT_RATE_LIMIT: '1000000000', REGISTRATION_RATE_LIMIT: '1000000000', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_QUEUE_MS: '0', PUBLIC_URL: o.publicUrl, ...o.env },
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(o.cwd ? { cwd: o.cwd } : {}),
   });
