@@ -17,7 +17,7 @@ import { ExportJobStore } from './store/export-jobs.js';
 import { ExportRunner } from './bulk/export-runner.js';
 import { BulkExportService } from './bulk/export-service.js';
 import { limitOptions, registerRequestLimits } from './request-limits.js';
-import { loggerOptions } from './logging.js';
+import { logSecurityEvent, loggerOptions, OperatorLogController } from './logging.js';
 import { limitAuthEndpoints } from './auth/endpoint-limits.js';
 import { registerOverloadShedding } from './overload.js';
 import { sharedRateLimitStore } from './rate-limit/fastify-store.js';
@@ -61,7 +61,9 @@ function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((a
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db } = deps;
   const server = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logger: deps.logger ?? loggerOptions(config.logLevel, config.logFormat),
+    // Per-request lines at debug, errors at error (logging.ts)
+    logController: new OperatorLogController(),
     // Header, URL, body and time limits (src/limits.ts), refused in each area's own error format
     ...limitOptions({ siteName: config.siteName, requestTimeoutSeconds: config.requestTimeoutSeconds }),
     trustProxy: trustProxyOption(config.trustProxy),
@@ -73,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const fhir = new FhirService(new ResourceStore(db, { cacheBytes: config.resourceCacheBytes }), config.fhirBaseUrl);
   const started = new Date().toISOString();
   const services = portalServices({ config, db, fhir, log: server.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  services.security.observe((e) => logSecurityEvent(server.log, e));
   const accounts = services.directory;
   // Real time, not the portal's clock: a token is refused once its access has ended in the world.
   const accessEndsAt = (grantId: string) => grantAccessEndsAt(services, grantId, Date.now());

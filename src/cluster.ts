@@ -1,7 +1,8 @@
 // Supervises the worker processes of a WORKERS > 1 server: forks them, replaces one that dies, and on SIGINT/SIGTERM
 // passes the signal on and exits once every worker has closed (each finishes its requests and flushes its audit
-// buffer first). The workers share the listening port through node:cluster; they share all state through the
-// database, like separate instances would.
+// buffer first, within SHUTDOWN_TIMEOUT_SECONDS: src/shutdown.ts), non-zero if any worker missed its deadline. The
+// workers share the listening port through node:cluster; they share all state through the database, like separate
+// instances would.
 import cluster, { type Worker } from 'node:cluster';
 import { answerMetricsScrapes } from './metrics/cluster-metrics.js';
 
@@ -15,9 +16,9 @@ const EARLY_EXIT_MS = 5_000;
 /** This many early exits in a row mean the workers cannot start (bad configuration, database gone): give up. */
 const MAX_EARLY_EXITS = 5;
 const RESTART_DELAY_MS = 1_000;
-const STOP_TIMEOUT_MS = 15_000;
 
-export function superviseWorkers(count: number, log: Log): void {
+/** `stopTimeoutMs`: after passing on a stop signal, kill workers still running this much later. */
+export function superviseWorkers(count: number, log: Log, stopTimeoutMs: number): void {
   const startedAt = new Map<number, number>();
   let stopping = false;
   let earlyExits = 0;
@@ -32,6 +33,8 @@ export function superviseWorkers(count: number, log: Log): void {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
     if (stopping) {
+      // A worker that missed its shutdown deadline exits non-zero: so does the server.
+      if (code !== 0) process.exitCode = 1;
       if (startedAt.size === 0) process.exit();
       return;
     }
@@ -58,7 +61,7 @@ export function superviseWorkers(count: number, log: Log): void {
       log.error('workers did not stop in time; killing them');
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
       process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
+    }, stopTimeoutMs).unref();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

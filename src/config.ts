@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_RESOURCE_CACHE_BYTES } from './store/resource-cache.js';
 import { LIMITS } from './limits.js';
+import { prettyAvailable, type LogFormat } from './logging.js';
 
 const MB = 1024 * 1024;
 
@@ -19,6 +20,10 @@ export interface Config {
   readonly fhirBaseUrl: string;
   readonly database: DatabaseTarget;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT: json lines, pretty (pino-pretty), or auto: pretty when stdout is a terminal and pino-pretty is installed */
+  readonly logFormat: LogFormat;
+  /** On SIGTERM/SIGINT, requests under way get this long to finish before the process exits anyway, non-zero (seconds) */
+  readonly shutdownTimeoutSeconds: number;
   /** Directory of seed bundles loaded into an empty database on first start; '' disables seeding */
   readonly seedDir: string;
   /** Sandbox mode: open dynamic client registration, demo accounts and clients, /sandbox endpoints */
@@ -160,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (typeof db === 'string') problems.push(db);
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL "${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = ((env.LOG_FORMAT ?? '').trim().toLowerCase() || 'auto') as LogFormat;
+  if (!['auto', 'json', 'pretty'].includes(logFormat)) problems.push(`LOG_FORMAT "${env.LOG_FORMAT}" must be json, pretty or auto (pretty on a terminal)`);
+  else if (logFormat === 'pretty' && !prettyAvailable()) problems.push('LOG_FORMAT=pretty needs the pino-pretty package (a dev dependency: npm install -D pino-pretty); use LOG_FORMAT=json in production');
   const seedDir = env.SEED_DIR === undefined ? resolve('fhir-resources/seed') : env.SEED_DIR ? resolve(env.SEED_DIR) : '';
   const sandbox = (env.SANDBOX ?? 'true').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(sandbox)) problems.push(`SANDBOX "${env.SANDBOX}" must be true or false`);
@@ -203,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const overloadEventLoopDelayMs = whole('OVERLOAD_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000);
   const overloadQueueMs = whole('OVERLOAD_QUEUE_MS', 2000, 0, 600_000);
   const requestTimeoutSeconds = whole('REQUEST_TIMEOUT_SECONDS', LIMITS.requestTimeoutSeconds, 1, 3_600);
+  const shutdownTimeoutSeconds = whole('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 3_600);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) problems.push('METRICS_TOKEN must be at least 32 printable characters without spaces (e.g. the output of openssl rand -hex 24), or unset to turn /metrics off');
@@ -220,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fhirBaseUrl: `${publicUrl}/fhir`,
     database: db as DatabaseTarget,
     logLevel,
+    logFormat,
+    shutdownTimeoutSeconds,
     seedDir,
     sandbox: isSandbox,
     registrationToken,

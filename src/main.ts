@@ -1,4 +1,5 @@
-// Process entry: configuration, database and migrations, first-start seeding, then listen; stops cleanly on signals.
+// Process entry: configuration, database and migrations, first-start seeding, then listen; on SIGTERM/SIGINT it stops
+// within SHUTDOWN_TIMEOUT_SECONDS, finishing the requests under way (shutdown.ts).
 // With WORKERS above 1 this process does the first-start work alone (so workers never race to migrate, seed or
 // generate keys), then supervises that many workers sharing the port; each worker runs the same start-up, which
 // finds the work done.
@@ -9,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedIfEmpty } from './fhir/seed.js';
 import { openDb, type Db } from './store/db.js';
 import { migrateToLatest } from './store/migrate.js';
+import { gracefulShutdown, trackRequests } from './shutdown.js';
 import { withStartupLock } from './store/startup-lock.js';
 
 /** Everything up to listening: migrations, the app, first-start seed data and the sandbox demo accounts. */
@@ -40,20 +42,13 @@ async function firstStart(config: Config, db: Db): Promise<App> {
 async function serve(config: Config): Promise<void> {
   const { app, db } = await prepare(config);
   const { server } = app;
+  const requests = trackRequests(server.server);
   await server.listen({ port: config.port, host: config.host });
   if (cluster.isPrimary) server.log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind})`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    server.log.info({ signal }, 'shutting down');
-    await server.close();
-    await db.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const stop = gracefulShutdown({ server, requests, close: () => db.close(), timeoutMs: config.shutdownTimeoutSeconds * 1000, log: server.log });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function main(): Promise<void> {
@@ -64,7 +59,8 @@ async function main(): Promise<void> {
   await app.server.close();
   await db.close();
   log.info(`FHIR base ${config.fhirBaseUrl} (database: ${config.database.kind}), ${config.workers} worker processes`);
-  superviseWorkers(config.workers, log);
+  // The workers' own deadline, and time for their last log lines and exit
+  superviseWorkers(config.workers, log, config.shutdownTimeoutSeconds * 1000 + 5_000);
 }
 
 main().catch((err: unknown) => {

@@ -7,6 +7,8 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { SecurityEventInput, SecurityRecorder } from '../audit/security-log.js';
+import { loggableUrl } from '../logging.js';
+import { isDatabaseUnavailable } from '../store/db.js';
 
 interface Log {
   error(obj: object, msg: string): void;
@@ -46,6 +48,13 @@ export function recordProviderEvents(provider: Provider, security: SecurityRecor
     written.catch((err: unknown) => log.error({ err, event: e }, 'security event could not be written to the audit trail'));
     if (ctx) writes.set(ctx, [...(writes.get(ctx) ?? []), written]);
   };
+  // oidc-provider answers an exception with 500 server_error and logs nothing, and Fastify never sees how an /auth
+  // request ended (mount.ts hands it over): this is its only error line. A database outage is a 503 (database-unavailable.ts).
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: unknown) => {
+    // mount.ts keeps the URL as it came (with /auth) on the raw request
+    const url = (ctx.req as { originalUrl?: string }).originalUrl ?? ctx.originalUrl;
+    if (!isDatabaseUnavailable(err)) log.error({ err, req: { method: ctx.method, url: loggableUrl(url) } }, 'unhandled error in an OAuth request');
+  });
   provider.use(async (ctx, next) => {
     await next();
     const pending = writes.get(ctx as KoaContextWithOIDC);

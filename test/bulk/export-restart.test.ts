@@ -51,7 +51,8 @@ async function launch(t: Test, exports: string, env: Record<string, string> = {}
     PUBLIC_URL: origin,
     SANDBOX: 'true',
     SEED_DIR: '',
-    LOG_LEVEL: 'info',
+    // debug: which worker answered is read from the per-request lines
+    LOG_LEVEL: 'debug',
     EXPORT_DIR: exports,
     EXPORT_FILE_RESOURCES: String(FILE_RESOURCES),
     EXPORT_STALE_SECONDS: '1',

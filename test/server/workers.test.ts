@@ -29,7 +29,8 @@ t.test('WORKERS=2 serves from two processes on one database, revocations reach b
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_URL: origin,
-    LOG_LEVEL: 'info',
+    // debug: which worker answered is read from the per-request lines
+    LOG_LEVEL: 'debug',
     REVOCATION_POLL_MS: '100',
   });
   t.teardown(() => {
