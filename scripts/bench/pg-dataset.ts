@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { importResources } from '../../src/fhir/import/importer.js';
+import { pgCopyWriter } from '../../src/fhir/import/pg-copy-writer.js';
 import { FhirService } from '../../src/fhir/service.js';
 import { openDb } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
@@ -74,20 +75,25 @@ export async function ensurePgDataset(
     await c.query(`create database "${loading}"`);
   });
   log(`loading PostgreSQL ${name}: ${spec.patients} patients x ${spec.observationsPerPatient} observations (once; kept until --clean)`);
-  const db = openDb({ kind: 'postgres', connectionString: withDatabase(url, loading) });
+  const target = withDatabase(url, loading);
+  const db = openDb({ kind: 'postgres', connectionString: target });
   const t0 = performance.now();
   let last = 0;
   let report;
   try {
     await migrateToLatest(db);
-    report = await importResources(new FhirService(new ResourceStore(db), BENCH_BASE), records(spec), {
+    const service = new FhirService(new ResourceStore(db), BENCH_BASE);
+    // As `npm run import` does on PostgreSQL: new resources through COPY.
+    const copy = pgCopyWriter(service, target);
+    report = await importResources(service, records(spec), {
+      writer: copy.write,
       onProgress: (p) => {
         if (Date.now() - last > 10_000) {
           last = Date.now();
           log(`  ${p.done} resources, ${Math.round(p.rate)}/s`);
         }
       },
-    });
+    }).finally(() => copy.close());
   } finally {
     await db.close();
   }
