@@ -8,6 +8,7 @@ import { resourceDef } from '../../src/fhir/definitions.js';
 import { computeIndex } from '../../src/fhir/index-rows.js';
 import { FhirService } from '../../src/fhir/service.js';
 import { openDb } from '../../src/store/db.js';
+import { auditDatabaseFile } from '../../src/store/audit-database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { ResourceStore } from '../../src/store/resources.js';
 import { CohortCollector, generatePatientRecord, generateSharedResources } from '../generator/index.js';
@@ -35,10 +36,13 @@ export async function* records(spec: DatasetSpec, from = 0, to = spec.patients):
   if (cohorts) for (const [j, g] of cohorts.groups().entries()) yield { resource: g, location: `group #${j}` };
 }
 
+/** A SQLite database's files: the main file, the audit file beside it, and their WAL and shared-memory files. */
+function removeDatabase(file: string): void {
+  for (const f of [file, auditDatabaseFile(file)]) for (const suffix of ['', '-wal', '-shm']) rmSync(`${f}${suffix}`, { force: true });
+}
+
 async function openService(file: string): Promise<{ service: FhirService; close: () => Promise<void> }> {
-  rmSync(file, { force: true });
-  rmSync(`${file}-wal`, { force: true });
-  rmSync(`${file}-shm`, { force: true });
+  removeDatabase(file);
   const db = openDb({ kind: 'sqlite', filename: file });
   await migrateToLatest(db);
   return { service: new FhirService(new ResourceStore(db), BENCH_BASE), close: () => db.close() };
@@ -118,9 +122,9 @@ export async function measureImportSpeed(dir: string, spec: DatasetSpec, sampleP
   })();
   const rawSeconds = (performance.now() - t0) / 1000;
   raw.close();
-  rmSync(rawFile, { force: true });
+  removeDatabase(rawFile);
   const imp = await buildDatabase(`${dir}/import-sample.db`, sample);
-  rmSync(`${dir}/import-sample.db`, { force: true });
+  removeDatabase(`${dir}/import-sample.db`);
   return {
     resources: rows.length,
     rawPerSecond: Math.round(rows.length / rawSeconds),
