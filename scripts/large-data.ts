@@ -113,13 +113,16 @@ function parse(): Options {
   };
 }
 
-// The generator straight into the importer: one patient's record in memory at a time.
-function* generated(o: Options, onPatient: (done: number) => void): Generator<ImportItem> {
+// The generator straight into the importer: one patient's record in memory at a time. It gives the event loop a turn
+// per patient: on SQLite every write resolves without I/O, so without it timers (the WAL checkpointer, the RSS sampler)
+// and signals would wait for the end of the run, and the WAL would grow with the whole data set.
+async function* generated(o: Options, onPatient: (done: number) => void): AsyncGenerator<ImportItem> {
   if (o.from === 0) for (const [j, r] of generateSharedResources().entries()) yield { resource: r, location: `practice #${j}` };
   for (let i = o.from; i < o.to; i++) {
     const record = generatePatientRecord({ seed: o.seed, index: i, observationsPerPatient: o.perPatient });
     for (let j = 0; j < record.length; j++) yield { resource: record[j], location: `patient ${i} #${j}` };
     onPatient(i + 1 - o.from);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -192,6 +195,7 @@ async function main(): Promise<number> {
       progressEveryMs: 250,
       ...(copy ? { writer: copy.write } : {}),
       onProgress: (p) => {
+        done = p.done;
         if (expected) rss.progress(p.done / expected);
         if (performance.now() - lastLog > 10_000) {
           lastLog = performance.now();
@@ -200,7 +204,17 @@ async function main(): Promise<number> {
       },
     };
     let lastLog = performance.now();
+    let done = 0;
     const t0 = performance.now();
+    // A run stopped by hand (disk, time) still says how far it got and what its memory did; committed batches stay.
+    const interrupted = (signal: NodeJS.Signals) => {
+      const seconds = (performance.now() - t0) / 1000;
+      const r = rss.stop();
+      log(`${signal}: stopped after ${done} resources committed in ${round(seconds)} s, max RSS ${mb(r.maxAt10)} MB at 10%, ${mb(r.max)} MB so far`);
+      console.log(JSON.stringify({ interrupted: signal, patientRange: [o.from, o.to], import: { seconds: round(seconds), resources: done, rss: r } }));
+      process.exit(130);
+    };
+    process.once('SIGTERM', interrupted).once('SIGINT', interrupted);
     let report: ImportReport;
     const cpu0 = nodeCpuSeconds();
     let cpu: { node: number; postgres?: number };
