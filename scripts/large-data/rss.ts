@@ -9,7 +9,19 @@ export interface RssSummary {
   /** The same for the V8 heap in use: what the process itself holds, without the allocator's and SQLite's caches */
   readonly heapAt10: number;
   readonly heap: number;
+  /** Heap in use right after a full collection at 10% and at the end: what the process holds on to (node --expose-gc only) */
+  readonly liveAt10?: number;
+  readonly liveAtEnd?: number;
   readonly samples: number;
+}
+
+// Present when node runs with --expose-gc.
+const collect = (globalThis as { gc?: () => void }).gc;
+
+function liveHeap(): number | undefined {
+  if (!collect) return undefined;
+  collect();
+  return process.memoryUsage().heapUsed;
 }
 
 export class RssSampler {
@@ -17,6 +29,7 @@ export class RssSampler {
   #maxAt10: number | undefined;
   #heap = 0;
   #heapAt10: number | undefined;
+  #liveAt10: number | undefined;
   #samples = 0;
   readonly #timer: NodeJS.Timeout;
 
@@ -41,12 +54,21 @@ export class RssSampler {
     if (this.#maxAt10 === undefined && fraction >= 0.1) {
       this.#maxAt10 = this.#max;
       this.#heapAt10 = this.#heap;
+      this.#liveAt10 = liveHeap();
     }
   }
 
   stop(): RssSummary {
     clearInterval(this.#timer);
     this.current();
-    return { maxAt10: this.#maxAt10 ?? this.#max, max: this.#max, heapAt10: this.#heapAt10 ?? this.#heap, heap: this.#heap, samples: this.#samples };
+    const liveAtEnd = liveHeap();
+    return {
+      maxAt10: this.#maxAt10 ?? this.#max,
+      max: this.#max,
+      heapAt10: this.#heapAt10 ?? this.#heap,
+      heap: this.#heap,
+      ...(this.#liveAt10 !== undefined && liveAtEnd !== undefined ? { liveAt10: this.#liveAt10, liveAtEnd } : {}),
+      samples: this.#samples,
+    };
   }
 }
