@@ -4,7 +4,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db, PreparedQuery } from './db.js';
 import type { CompartmentQuery, Cursor, IndexData, ResourceQuery, TotalKind } from './resource-query.js';
 import type { Database } from './schema.js';
-import { compartmentStatements, searchStatements } from './search-sql.js';
+import { compartmentStatements, searchStatements, type CurrentRow } from './search-sql.js';
 import { then, type MaybePromise } from '../maybe-promise.js';
 import { DEFAULT_RESOURCE_CACHE_BYTES, sharedCache, type ResourceCache, type ResourceCacheStats } from './resource-cache.js';
 import { chunks, deleteIndex, insertFreshSqlite, insertIndex, withMeta } from './index-writes.js';
@@ -67,16 +67,6 @@ export class VersionConflictError extends Error {
 export class AlreadyExistsError extends Error {}
 export class NotFoundError extends Error {}
 
-interface CurrentRow {
-  rid: number;
-  type: string;
-  id: string;
-  version_id: number;
-  last_updated: number;
-  deleted: number;
-  content: string | null;
-  patient_id: string | null;
-}
 
 /** rid, version_id, last_updated, deleted, content, patient_id */
 type CurrentTuple = [number, number, number, number, string | null, string | null];
